@@ -1,0 +1,32 @@
+# One entry point for the README's commands. Everything a fresh machine needs (Python >= 3.10 and
+# Java 17+ aside) is installed here: a virtualenv, the Python dependencies, Spark's JVM packages.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/fitlake jars
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The main job: run the demo end to end on local Spark + Delta.
+demo: setup
+	$(BIN)/fitlake demo
+
+## The tests: unit and integration, plus the linter.
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf .fitlake

@@ -1,0 +1,47 @@
+"""The one exception hierarchy for user-facing errors.
+
+Every message says what was wrong and what to do about it.
+"""
+
+
+class FitlakeError(Exception):
+    """Base of every error fitlake raises on purpose."""
+
+
+class ConfigError(FitlakeError):
+    """A setting, flag or widget value is missing or invalid."""
+
+
+class NotebookFormatError(FitlakeError):
+    """A file is not a Databricks source notebook, or uses a construct the local runtime cannot run."""
+
+
+class NotebookNotFoundError(FitlakeError):
+    """A notebook path (from ``%run``, ``dbutils.notebook.run`` or the CLI) does not resolve to a file."""
+
+
+class NotebookCellError(FitlakeError):
+    """A cell of a notebook failed; carries the notebook path, the 1-based cell number and the traceback."""
+
+    def __init__(self, notebook: str, cell: int, traceback_text: str, cause: BaseException | None = None):
+        self.notebook = notebook
+        self.cell = cell
+        self.traceback_text = traceback_text
+        self.cause = cause
+        super().__init__(f"{notebook}, cell {cell} failed:\n{traceback_text.rstrip()}")
+
+
+class NotebookTimeoutError(FitlakeError):
+    """A child notebook started by ``dbutils.notebook.run`` exceeded its ``timeout_seconds``."""
+
+
+class WidgetError(FitlakeError):
+    """A widget is undeclared, or a value is not one of its choices (``InputWidgetNotDefined`` on Databricks)."""
+
+
+class SecretNotFoundError(FitlakeError):
+    """A secret asked for with ``dbutils.secrets.get`` is not set."""
+
+
+class DependencyError(FitlakeError):
+    """Spark's JVM packages could not be resolved, downloaded or found in a local cache."""

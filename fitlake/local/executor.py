@@ -1,0 +1,314 @@
+"""Run Databricks source notebooks in-process on one shared SparkSession.
+
+A notebook sees what Databricks gives it: ``spark``, ``sc``, ``dbutils``, ``display``, ``displayHTML`` and
+``getArgument``. Cells run top to bottom: Python through ``exec`` (tracebacks point into the notebook file),
+``%sql`` statement by statement through ``spark.sql``, ``%md`` is kept as markdown, ``%run`` runs another
+notebook in the caller's namespace, ``%pip`` only prints a note. Any other magic fails, naming itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import ctypes
+import threading
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from fitlake.errors import (
+    FitlakeError,
+    NotebookCellError,
+    NotebookFormatError,
+    NotebookNotFoundError,
+    NotebookTimeoutError,
+)
+from fitlake.local.dbutils import LocalDbutils, NotebookExit
+from fitlake.local.fs import LocalFs
+from fitlake.local.layout import LocalLayout
+from fitlake.local.outputs import OutputRouter, OutputSink, render_rows
+from fitlake.local.record import RunRecord
+from fitlake.local.secrets import EnvSecrets, Redactor
+from fitlake.local.source import Cell, Notebook, parse_notebook_file, split_sql_statements
+from fitlake.local.widgets import Widgets
+
+DISPLAY_ROW_LIMIT = 1000  # what Databricks' display() renders by default
+NOTEBOOK_EXTENSIONS = (".py", ".sql")
+PIP_NOTE = "%pip is a no-op locally: dependencies come from pyproject.toml (make setup)."
+
+
+@dataclass
+class RunResult:
+    """The outcome of a top-level notebook run."""
+
+    exit_value: str | None
+    record_folder: Path
+    files: list[Path] = field(default_factory=list)
+
+
+class NotebookRuntime:
+    """Runs notebooks for one environment; owns the shared fs, secrets, redactor and output routing."""
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        layout: LocalLayout,
+        *,
+        environ: dict[str, str] | None = None,
+        echo: bool = True,
+    ):
+        self.spark = spark
+        self.layout = layout
+        self.redactor = Redactor()
+        self.fs = LocalFs(layout.dbfs, layout.volumes)
+        self.secrets = EnvSecrets(self.redactor, environ)
+        self.echo = echo
+        self.router = OutputRouter()
+
+    def run(self, path: str | Path, arguments: dict[str, Any] | None = None) -> RunResult:
+        """Run the notebook at ``path`` with widget ``arguments``; always writes a run record.
+
+        Raises:
+            NotebookCellError: a cell failed (path, cell number and traceback in the message).
+        """
+        path = Path(path).resolve()
+        if not path.is_file():
+            raise NotebookNotFoundError(f"Notebook {path} does not exist.")
+        record = RunRecord.create(self.layout.runs, path.stem)
+        try:
+            with self.router.installed():
+                exit_value = self.execute(path, arguments or {}, record, is_child=False)
+        finally:
+            print(f"Run record: {record.folder}")
+        return RunResult(exit_value=exit_value, record_folder=record.folder, files=list(record.files))
+
+    def execute(self, path: Path, arguments: dict[str, Any], record: RunRecord, *, is_child: bool) -> str | None:
+        """Run one notebook in a fresh namespace with its own widgets; return its exit value."""
+        notebook = parse_notebook_file(path)
+        run = _NotebookRun(self, notebook, Widgets(arguments))
+        stem = record.file_stem(notebook, is_child)
+        failed = True
+        try:
+            run.run_cells(record)
+            failed = False
+        finally:
+            record.write(
+                stem,
+                notebook,
+                run.outputs,
+                arguments={str(k): str(v) for k, v in arguments.items()},
+                exit_value=run.exit_value,
+                failed=failed,
+            )
+        return run.exit_value
+
+    def run_child(
+        self, parent: _NotebookRun, record: RunRecord, ref: str, timeout_seconds: int, arguments: dict
+    ) -> str:
+        """``dbutils.notebook.run``: the child runs in its own thread so its timeout can be enforced."""
+        path = resolve_notebook(ref, parent.notebook.path.parent)
+        outcome: dict[str, Any] = {}
+        job_group = f"fitlake-notebook-{uuid.uuid4().hex}"
+
+        def target() -> None:
+            self.spark.sparkContext.setJobGroup(job_group, f"notebook {ref}", interruptOnCancel=True)
+            try:
+                outcome["value"] = self.execute(path, arguments or {}, record, is_child=True)
+            except BaseException as error:  # noqa: BLE001 - handed to the parent thread below
+                outcome["error"] = error
+
+        worker = threading.Thread(target=target, name=f"notebook:{path.stem}", daemon=True)
+        worker.start()
+        worker.join(timeout_seconds if timeout_seconds and timeout_seconds > 0 else None)
+        if worker.is_alive():
+            self.spark.sparkContext.cancelJobGroup(job_group)
+            _raise_in_thread(worker, NotebookTimeoutError)
+            worker.join(10)
+            raise NotebookTimeoutError(
+                f"Notebook {ref} did not finish within timeout_seconds={timeout_seconds}; its run was cancelled."
+            )
+        if "error" in outcome:
+            error = outcome["error"]
+            raise FitlakeError(f"Notebook {ref} failed: {self.redactor(str(error))}") from error
+        value = outcome.get("value")
+        return "" if value is None else value
+
+
+class _NotebookRun:
+    """The state of one notebook execution: namespace, widgets, per-cell outputs, exit value."""
+
+    def __init__(self, runtime: NotebookRuntime, notebook: Notebook, widgets: Widgets):
+        self.runtime = runtime
+        self.notebook = notebook
+        self.widgets = widgets
+        self.outputs: dict[int, list[Any]] = {}
+        self.exit_value: str | None = None
+        self._record: RunRecord | None = None
+        self.dbutils = LocalDbutils(
+            widgets=widgets,
+            fs=runtime.fs,
+            secrets=runtime.secrets,
+            run_notebook=self._run_child,
+        )
+        self.namespace: dict[str, Any] = {
+            "__name__": "__main__",
+            "spark": runtime.spark,
+            "sc": runtime.spark.sparkContext,
+            "dbutils": self.dbutils,
+            "display": self.display,
+            "displayHTML": self.display_html,
+            "getArgument": widgets.getArgument,
+        }
+
+    def run_cells(self, record: RunRecord) -> None:
+        self._record = record
+        try:
+            self._run_notebook_cells(self.notebook)
+        except NotebookExit as exit_:
+            self.exit_value = exit_.value
+
+    def _run_notebook_cells(self, notebook: Notebook, sink: OutputSink | None = None) -> None:
+        """Run ``notebook``'s cells here; a ``%run`` include passes the including cell's sink."""
+        for cell in notebook.cells:
+            cell_sink = sink or self._new_sink(cell.number)
+            with self.runtime.router.cell(cell_sink):
+                try:
+                    self._run_cell(cell, notebook, cell_sink)
+                except NotebookExit as exit_:
+                    cell_sink.write("stdout", f"Notebook exited: {exit_.value}\n")
+                    raise
+                except NotebookCellError:
+                    raise
+                except Exception as error:
+                    text = self.runtime.redactor(_notebook_traceback(error))
+                    cell_sink.error(type(error).__name__, str(error), text)
+                    raise NotebookCellError(str(notebook.path), cell.number, text, error) from error
+
+    def _new_sink(self, number: int) -> OutputSink:
+        console = self.runtime.router.console_out if self.runtime.echo else None
+        sink = OutputSink(self.runtime.redactor, console)
+        self.outputs[number] = sink.outputs
+        return sink
+
+    def _run_cell(self, cell: Cell, notebook: Notebook, sink: OutputSink) -> None:
+        if cell.kind in ("empty", "md"):
+            return
+        if cell.kind == "python":
+            self._run_python(cell, notebook.path)
+        elif cell.kind == "sql":
+            self._run_sql(cell)
+        elif cell.kind == "run":
+            self._run_include(cell, notebook, sink)
+        elif cell.kind == "pip":
+            print(PIP_NOTE)
+        else:
+            raise NotebookFormatError(
+                f"Magic {cell.kind} is not supported by the local runtime (supported: %python, %sql, %md, %run, "
+                "%pip). Move that logic into the fitlake package or a Python cell."
+            )
+
+    def _run_python(self, cell: Cell, path: Path) -> None:
+        # Padding keeps line numbers equal to the file's, so tracebacks point into the notebook.
+        tree = ast.parse("\n" * (cell.line - 1) + cell.body, filename=str(path))
+        last_expression = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, str(path), "exec"), self.namespace)  # noqa: S102 - running notebooks is the point
+        if last_expression is not None:
+            value = eval(compile(ast.Expression(last_expression.value), str(path), "eval"), self.namespace)  # noqa: S307
+            if value is not None:
+                self.runtime.router.current.display({"text/plain": repr(value)}, repr(value))
+
+    def _run_sql(self, cell: Cell) -> None:
+        result = None
+        for statement in split_sql_statements(cell.body):
+            result = self.runtime.spark.sql(statement)
+        if result is not None and result.columns:
+            self.namespace["_sqldf"] = result  # the implicit DataFrame Databricks binds after a SQL cell
+            self.display(result)
+
+    def _run_include(self, cell: Cell, notebook: Notebook, sink: OutputSink) -> None:
+        ref, arguments = _parse_run_arguments(cell.body, notebook.path, cell.number)
+        included = parse_notebook_file(resolve_notebook(ref, notebook.path.parent))
+        for name, value in arguments.items():
+            self.widgets.pass_argument(name, value)  # %run ./nb $name=value sets the included notebook's widgets
+        self._run_notebook_cells(included, sink)
+
+    def _run_child(self, ref: str, timeout_seconds: int, arguments: dict | None) -> str:
+        assert self._record is not None
+        return self.runtime.run_child(self, self._record, ref, timeout_seconds, arguments or {})
+
+    def display(self, obj: Any = None, *args: Any, **kwargs: Any) -> None:
+        sink = self.runtime.router.current
+        if sink is None:
+            raise FitlakeError("display() was called outside a running cell.")
+        if isinstance(obj, DataFrame):
+            if obj.isStreaming:
+                raise FitlakeError(
+                    "display() of a streaming DataFrame is not supported locally: write the stream to a table "
+                    "with an availableNow trigger and display the table."
+                )
+            rows = obj.limit(DISPLAY_ROW_LIMIT + 1).collect()
+            truncated = len(rows) > DISPLAY_ROW_LIMIT
+            html_table, text = render_rows(obj.columns, [tuple(r) for r in rows[:DISPLAY_ROW_LIMIT]], truncated)
+            sink.display({"text/html": html_table, "text/plain": text}, text)
+        elif hasattr(obj, "_repr_html_"):
+            sink.display({"text/html": obj._repr_html_(), "text/plain": repr(obj)}, repr(obj))
+        else:
+            sink.display({"text/plain": str(obj)}, str(obj))
+
+    def display_html(self, html: str) -> None:
+        sink = self.runtime.router.current
+        if sink is None:
+            raise FitlakeError("displayHTML() was called outside a running cell.")
+        sink.display({"text/html": html, "text/plain": "<HTML output: see the run record>"}, None)
+
+
+def resolve_notebook(ref: str, base_dir: Path) -> Path:
+    """Resolve a notebook reference by Databricks' rules: relative to the caller, without an extension."""
+    if ref.startswith("/"):
+        raise NotebookNotFoundError(
+            f"Notebook {ref!r}: absolute workspace paths cannot be resolved locally; use a path relative to "
+            "the calling notebook, such as ./config or ../setup/01_schemas."
+        )
+    target = (base_dir / ref).resolve()
+    if target.suffix in NOTEBOOK_EXTENSIONS and target.is_file():
+        raise NotebookNotFoundError(
+            f"Notebook {ref!r}: Databricks notebook paths have no extension; use {ref[: -len(target.suffix)]!r}."
+        )
+    for extension in NOTEBOOK_EXTENSIONS:
+        candidate = target.with_name(target.name + extension)
+        if candidate.is_file():
+            return candidate
+    raise NotebookNotFoundError(f"Notebook {ref!r} not found (looked for {target}.py and {target}.sql).")
+
+
+def _parse_run_arguments(text: str, path: Path, number: int) -> tuple[str, dict[str, str]]:
+    """``%run ./nb $name="value" ...`` -> ("./nb", {"name": "value"})."""
+    import shlex
+
+    parts = shlex.split(text)
+    if not parts:
+        raise NotebookFormatError(f"{path}, cell {number}: %run needs a notebook path, such as %run ./config.")
+    arguments = {}
+    for part in parts[1:]:
+        name, sep, value = part.partition("=")
+        if not name.startswith("$") or not sep:
+            raise NotebookFormatError(f'{path}, cell {number}: %run arguments look like $name="value", got {part!r}.')
+        arguments[name[1:]] = value
+    return parts[0], arguments
+
+
+def _notebook_traceback(error: BaseException) -> str:
+    """The traceback from the first frame outside this module: what the notebook author needs to see."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb))
+
+
+def _raise_in_thread(thread: threading.Thread, exception: type[BaseException]) -> None:
+    """Ask ``thread`` to raise ``exception`` at its next Python instruction (how a timeout stops a child)."""
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(exception))

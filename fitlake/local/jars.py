@@ -1,0 +1,186 @@
+"""Spark's JVM packages (Delta now; the Kafka connector later): resolved once, then used offline.
+
+Resolution goes through Spark's own resolver (``spark.jars.packages``), which reads the local Maven
+repository (``~/.m2/repository``) before it tries Maven Central. After the first successful resolution
+the list of resolved jar files is kept in a manifest beside the Ivy cache, and later sessions pass those
+files as ``spark.jars``: no resolver runs, so they start faster and work with no network.
+
+Where Spark's resolver cannot reach Maven Central but the ``mvn`` client can (a proxy or mirror set in
+``~/.m2/settings.xml``), ``fitlake jars`` pre-fetches the packages with ``mvn dependency:get`` into the
+local Maven repository first; Spark's resolver then finds everything there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from fitlake.errors import DependencyError
+
+SCALA_BINARY_VERSION = "2.13"
+IVY_DIR_ENV_VAR = "FITLAKE_IVY_DIR"
+VIA_MVN_ENV_VAR = "FITLAKE_JARS_VIA_MVN"
+MVN_ENV_VAR = "FITLAKE_MVN"  # the Maven client to use; default: mvn on PATH
+MVN_ROUNDS = 3
+
+# How Ivy reports what it could not find: an artifact (jar) or a whole module (its POM).
+_NOT_FOUND_ARTIFACT = re.compile(r"\[NOT FOUND\s*\]\s+([^#\s]+)#([^;\s]+);([^!\s]+)!")
+_NOT_FOUND_MODULE = re.compile(r"::\s+([^#\s]+)#([^;\s]+);([^:\s]+):\s+not found")
+
+
+def delta_coordinate() -> str:
+    """Delta's Maven coordinate matching the installed pyspark and delta-spark (suffixed by Spark minor)."""
+    spark_minor = ".".join(metadata.version("pyspark").split(".")[:2])
+    return f"io.delta:delta-spark_{spark_minor}_{SCALA_BINARY_VERSION}:{metadata.version('delta-spark')}"
+
+
+def default_packages() -> tuple[str, ...]:
+    return (delta_coordinate(),)
+
+
+def ivy_dir() -> Path:
+    configured = os.environ.get(IVY_DIR_ENV_VAR)
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "fitlake" / "ivy"
+
+
+def _manifest_path(packages: tuple[str, ...]) -> Path:
+    digest = hashlib.sha256(",".join(sorted(packages)).encode()).hexdigest()[:16]
+    return ivy_dir() / f"fitlake-resolved-{digest}.json"
+
+
+def cached_jars(packages: tuple[str, ...]) -> list[str] | None:
+    """The jar files an earlier resolution of ``packages`` produced, or None if any is missing."""
+    manifest = _manifest_path(packages)
+    if not manifest.is_file():
+        return None
+    jars = json.loads(manifest.read_text())["jars"]
+    return jars if jars and all(Path(jar).is_file() for jar in jars) else None
+
+
+def save_resolution(packages: tuple[str, ...], spark_jars_conf: str) -> list[str]:
+    """Record the jars Spark's resolver produced (its ``spark.jars`` value) for later offline sessions."""
+    jars = [_local_path(entry) for entry in spark_jars_conf.split(",") if entry.strip()]
+    manifest = _manifest_path(packages)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps({"packages": list(packages), "jars": jars}, indent=2))
+    return jars
+
+
+def _local_path(uri: str) -> str:
+    uri = uri.strip()
+    for prefix in ("file://", "file:"):
+        if uri.startswith(prefix):
+            return uri[len(prefix) :]
+    return uri
+
+
+def ensure_jars(packages: tuple[str, ...] | None = None, *, via_mvn: bool | None = None) -> list[str]:
+    """Make sure ``packages`` are resolved and cached; return the jar files.
+
+    Tries Spark's resolver first (in a child process, so a failure leaves this process clean). If that
+    fails and ``mvn`` is available, or ``via_mvn`` asks for it, pre-fetches with ``mvn`` into the local
+    Maven repository and resolves again. Maven and Ivy settle version conflicts differently, so after the
+    transitive pre-fetch each artifact Spark's resolver still reports missing is fetched by name.
+    """
+    packages = packages or default_packages()
+    if via_mvn is None:
+        via_mvn = os.environ.get(VIA_MVN_ENV_VAR, "") not in ("", "0", "false")
+    jars = cached_jars(packages)
+    if jars:
+        return jars
+    if via_mvn:
+        prefetch_with_mvn(packages)
+    error = _resolve_in_child(packages)
+    if error is not None and _mvn() is not None:
+        if not via_mvn:
+            print("Spark's resolver could not fetch the packages; pre-fetching them with mvn.", file=sys.stderr)
+            prefetch_with_mvn(packages)
+            error = _resolve_in_child(packages)
+        for _ in range(MVN_ROUNDS):
+            missing = missing_artifacts(error or "")
+            if not missing:
+                break
+            prefetch_with_mvn(missing, transitive=False)
+            error = _resolve_in_child(packages)
+    if error is not None:
+        raise DependencyError(_resolution_failure(packages, error))
+    return cached_jars(packages) or []
+
+
+def missing_artifacts(resolver_output: str) -> tuple[str, ...]:
+    """The ``group:artifact:version`` coordinates Spark's (Ivy) resolver reported as not found."""
+    found = _NOT_FOUND_ARTIFACT.findall(resolver_output) + _NOT_FOUND_MODULE.findall(resolver_output)
+    return tuple(sorted({f"{group}:{artifact}:{version}" for group, artifact, version in found}))
+
+
+def prefetch_with_mvn(packages: tuple[str, ...], *, transitive: bool = True) -> None:
+    """Download ``packages`` (and by default their dependencies) into ``~/.m2/repository`` with mvn."""
+    mvn = _mvn()
+    if mvn is None:
+        raise DependencyError(
+            f"No Maven client found (${MVN_ENV_VAR} or mvn on PATH): install Maven, or let Spark's resolver "
+            "reach Maven Central."
+        )
+    for coordinate in packages:
+        result = subprocess.run(
+            [mvn, "-q", "-B", "dependency:get", f"-Dartifact={coordinate}", f"-Dtransitive={str(transitive).lower()}"],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise DependencyError(
+                f"mvn could not fetch {coordinate} (exit {result.returncode}):\n{result.stdout[-2000:]}"
+                f"{result.stderr[-2000:]}\nCheck ~/.m2/settings.xml (mirror, proxy) and the network."
+            )
+
+
+def _mvn() -> str | None:
+    return shutil.which(os.environ.get(MVN_ENV_VAR, "mvn"))
+
+
+def _resolve_in_child(packages: tuple[str, ...]) -> str | None:
+    """Run Spark's resolver in a child Python; return None on success, else its error output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "fitlake.local.jars", *packages],
+        capture_output=True,
+        text=True,
+    )
+    return None if result.returncode == 0 else result.stdout + result.stderr
+
+
+def _resolution_failure(packages: tuple[str, ...], output: str) -> str:
+    return (
+        f"Could not resolve Spark's JVM packages {', '.join(packages)}.\n{output[-4000:]}\n"
+        "Spark's resolver reads ~/.m2/repository first, then Maven Central. Where only mvn reaches Maven "
+        f"Central, run `fitlake jars --via-mvn` (or set {VIA_MVN_ENV_VAR}=1)."
+    )
+
+
+def _resolve_here(packages: tuple[str, ...]) -> None:
+    """Start a throwaway session with ``spark.jars.packages`` and record what Spark resolved."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .appName("fitlake-resolve-jars")
+        .config("spark.jars.packages", ",".join(packages))
+        .config("spark.jars.ivy", str(ivy_dir()))
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    try:
+        save_resolution(packages, spark.sparkContext.getConf().get("spark.jars", ""))
+    finally:
+        spark.stop()
+
+
+if __name__ == "__main__":
+    _resolve_here(tuple(sys.argv[1:]) or default_packages())

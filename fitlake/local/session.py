@@ -1,0 +1,89 @@
+"""The local SparkSession: Delta, a persistent metastore per environment, UTC, quiet.
+
+One process holds one SparkSession, so it serves one environment; asking for another environment in the
+same process is an error rather than a silent mix of tables.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from fitlake.errors import ConfigError
+from fitlake.local import jars
+from fitlake.local.layout import LocalLayout
+from fitlake.platform import LOCAL_DATA_ROOT_CONF as DATA_ROOT_CONF
+from fitlake.platform import LOCAL_ENV_CONF as ENV_CONF
+
+LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
+
+
+def local_spark(
+    layout: LocalLayout,
+    *,
+    ui: bool = False,
+    shuffle_partitions: int = 4,
+    packages: tuple[str, ...] | None = None,
+) -> SparkSession:
+    """Create (or return) the process's local SparkSession for ``layout.env``."""
+    existing = SparkSession.getActiveSession()
+    if existing is not None:
+        return _check_same_environment(existing, layout)
+
+    packages = packages or jars.default_packages()
+    # Bind the driver to loopback: nothing here talks to other hosts, and Spark stops guessing an interface.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    for folder in (layout.warehouse, layout.dbfs, layout.runs):
+        folder.mkdir(parents=True, exist_ok=True)
+    java_options = (
+        f"-Dderby.system.home={layout.env_root} "
+        f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()} "
+        "-Dderby.stream.error.file=/dev/null"
+    )
+    builder = (
+        SparkSession.builder.master("local[*]")
+        .appName(f"fitlake-{layout.env}")
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        # Delta rebuilds table state with 50 partitions by default: far too many for small local tables.
+        .config("spark.databricks.delta.snapshotPartitions", "2")
+        .config("spark.ui.enabled", str(ui).lower())
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", java_options)
+        .config("spark.sql.warehouse.dir", str(layout.warehouse))
+        .config("spark.sql.catalogImplementation", "hive")
+        .config(
+            "spark.hadoop.javax.jdo.option.ConnectionURL",
+            f"jdbc:derby:;databaseName={layout.metastore};create=true",
+        )
+        .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
+        .config(ENV_CONF, layout.env)
+        .config(DATA_ROOT_CONF, str(layout.data_root))
+    )
+    cached = jars.cached_jars(packages)
+    if cached:
+        builder = builder.config("spark.jars", ",".join(cached))
+    else:
+        builder = builder.config("spark.jars.packages", ",".join(packages)).config(
+            "spark.jars.ivy", str(jars.ivy_dir())
+        )
+    spark = builder.getOrCreate()
+    if not cached:
+        jars.save_resolution(packages, spark.sparkContext.getConf().get("spark.jars", ""))
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def _check_same_environment(spark: SparkSession, layout: LocalLayout) -> SparkSession:
+    env = spark.conf.get(ENV_CONF, None)
+    root = spark.conf.get(DATA_ROOT_CONF, None)
+    if env != layout.env or root != str(layout.data_root):
+        raise ConfigError(
+            f"This process already runs a SparkSession for environment {env!r} at {root!r}; it cannot also "
+            f"serve {layout.env!r} at {layout.data_root}. Run each environment in its own process."
+        )
+    return spark

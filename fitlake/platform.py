@@ -1,0 +1,39 @@
+"""Where the code runs: Databricks or the local runtime. Safe to import from notebooks.
+
+Notebooks ask this module, never ``fitlake.local``, for platform-dependent answers such as where their
+working storage lives.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pyspark.sql import SparkSession
+
+# Spark conf keys the local session sets about itself (Databricks sessions have neither). The spark.
+# prefix keeps spark-submit from warning about unknown keys.
+LOCAL_ENV_CONF = "spark.fitlake.local.env"
+LOCAL_DATA_ROOT_CONF = "spark.fitlake.local.dataRoot"
+
+DBFS_ROOT = "dbfs:/fitlake"
+
+
+def on_databricks() -> bool:
+    """True inside a Databricks cluster (the runtime sets this variable on every node)."""
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def storage_path(spark: SparkSession, relative: str) -> str:
+    """A path for fitlake's working files (landing copies, checkpoints) that Spark can read and write.
+
+    On Databricks it is under ``dbfs:/fitlake``; locally it is the same place as ``dbutils.fs`` maps that
+    DBFS path to, under the environment's data root.
+    """
+    relative = relative.strip("/")
+    if on_databricks():
+        return f"{DBFS_ROOT}/{relative}"
+    root = spark.conf.get(LOCAL_DATA_ROOT_CONF, None)
+    env = spark.conf.get(LOCAL_ENV_CONF, None)
+    if root is None or env is None:
+        raise RuntimeError("This SparkSession is neither Databricks' nor fitlake's local one; use fitlake.local.")
+    return f"{root}/{env}/dbfs/fitlake/{relative}"

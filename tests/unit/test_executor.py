@@ -1,0 +1,312 @@
+"""The local notebook executor: cells, magics, %run, dbutils.notebook, errors, secrets, run records."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+import pytest
+from nbhelpers import magic, write_notebook
+
+from fitlake.errors import FitlakeError, NotebookCellError, NotebookTimeoutError
+from fitlake.local.executor import NotebookRuntime
+
+
+@pytest.fixture
+def runtime(spark, layout) -> NotebookRuntime:
+    environ = {"FITLAKE_SECRET__KAFKA__PASSWORD": "s3cr3t-value"}
+    return NotebookRuntime(spark, layout, environ=environ, echo=False)
+
+
+def recorded(result, stem: str) -> nbformat.NotebookNode:
+    return nbformat.read(result.record_folder / f"{stem}.ipynb", as_version=4)
+
+
+def all_text(nb: nbformat.NotebookNode) -> str:
+    """Every output of every cell as one string (stream text, display data, errors)."""
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            parts.extend(str(v) for v in output.get("data", {}).values())
+            parts.extend(output.get("traceback", []))
+    return "\n".join(parts)
+
+
+def test_python_cells_share_one_namespace_and_see_databricks_globals(runtime, tmp_path):
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        "x = 41",
+        "x += 1\nprint(type(spark).__name__, type(dbutils).__name__, callable(display), callable(displayHTML))",
+        "dbutils.notebook.exit(str(x))",
+    )
+    result = runtime.run(nb)
+    assert result.exit_value == "42"
+    assert "SparkSession LocalDbutils True True" in all_text(recorded(result, "nb"))
+
+
+def test_sql_cell_runs_each_statement_and_displays_the_query(runtime, tmp_path):
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        magic(
+            "%sql\n"
+            "CREATE OR REPLACE TEMP VIEW v AS SELECT 1 AS a; -- a comment; with a semicolon\n"
+            "SELECT a + 1 AS b FROM v"
+        ),
+        "dbutils.notebook.exit(str(_sqldf.first().b))",
+    )
+    result = runtime.run(nb)
+    assert result.exit_value == "2"
+    html = recorded(result, "nb").cells[0].outputs[0].data["text/html"]
+    assert "<th>b</th>" in html and "<td>2</td>" in html
+
+
+def test_sql_notebook_runs_sql_cells_and_python_magic(runtime, tmp_path):
+    nb = write_notebook(
+        tmp_path / "nb.sql",
+        "SELECT 'from sql' AS origin",
+        magic("%python\ndbutils.notebook.exit(_sqldf.first().origin)", language="sql"),
+        language="sql",
+    )
+    assert runtime.run(nb).exit_value == "from sql"
+
+
+def test_markdown_is_kept_and_not_executed(runtime, tmp_path):
+    nb = write_notebook(tmp_path / "nb.py", magic("%md\n# Title\nraise SystemExit"), "print('after md')")
+    result = runtime.run(nb)
+    cells = recorded(result, "nb").cells
+    assert cells[0].cell_type == "markdown" and cells[0].source == "# Title\nraise SystemExit"
+    assert "after md" in all_text(recorded(result, "nb"))
+
+
+def test_pip_magic_is_a_noop_with_a_note(runtime, tmp_path):
+    nb = write_notebook(tmp_path / "nb.py", magic("%pip install requests"))
+    assert "no-op locally" in all_text(recorded(runtime.run(nb), "nb"))
+
+
+@pytest.mark.parametrize("magic_name", ["%sh", "%scala", "%fs", "%r"])
+def test_unsupported_magic_fails_naming_it(runtime, tmp_path, magic_name):
+    nb = write_notebook(tmp_path / "nb.py", "x = 1", magic(f"{magic_name} ls"))
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(nb)
+    assert failure.value.cell == 2
+    assert magic_name in str(failure.value)
+
+
+def test_last_expression_of_a_cell_is_displayed(runtime, tmp_path):
+    nb = write_notebook(tmp_path / "nb.py", "6 * 7")
+    assert "42" in all_text(recorded(runtime.run(nb), "nb"))
+
+
+def test_run_magic_shares_the_callers_namespace_both_ways(runtime, tmp_path):
+    write_notebook(tmp_path / "lib" / "config.py", "from_child = parent_value * 2")
+    nb = write_notebook(
+        tmp_path / "main" / "nb.py",
+        "parent_value = 21",
+        magic("%run ../lib/config"),
+        "dbutils.notebook.exit(str(from_child))",
+    )
+    assert runtime.run(nb).exit_value == "42"
+
+
+def test_run_magic_resolves_relative_to_the_including_notebook(runtime, tmp_path):
+    write_notebook(tmp_path / "a" / "b" / "leaf.py", "where = 'leaf'")
+    write_notebook(tmp_path / "a" / "middle.py", magic("%run ./b/leaf"))
+    nb = write_notebook(tmp_path / "top.py", magic("%run ./a/middle"), "dbutils.notebook.exit(where)")
+    assert runtime.run(nb).exit_value == "leaf"
+
+
+def test_run_magic_passes_widget_arguments(runtime, tmp_path):
+    write_notebook(tmp_path / "child.py", "dbutils.widgets.text('who', 'nobody')\nwho = dbutils.widgets.get('who')")
+    nb = write_notebook(tmp_path / "nb.py", magic('%run ./child $who="analyst"'), "dbutils.notebook.exit(who)")
+    assert runtime.run(nb).exit_value == "analyst"
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [("./child.py", "no extension"), ("./missing", "not found"), ("/Workspace/Users/x/child", "absolute")],
+)
+def test_run_magic_follows_databricks_path_rules(runtime, tmp_path, reference, message):
+    write_notebook(tmp_path / "child.py", "x = 1")
+    nb = write_notebook(tmp_path / "nb.py", magic(f"%run {reference}"))
+    with pytest.raises(NotebookCellError, match=message):
+        runtime.run(nb)
+
+
+def test_widget_values_passed_by_the_caller_override_defaults(runtime, tmp_path):
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        "dbutils.widgets.dropdown('mode', 'batch', ['batch', 'continuous'])\n"
+        "dbutils.notebook.exit(dbutils.widgets.get('mode'))",
+    )
+    assert runtime.run(nb).exit_value == "batch"
+    assert runtime.run(nb, {"mode": "continuous"}).exit_value == "continuous"
+    with pytest.raises(NotebookCellError, match="not one of"):
+        runtime.run(nb, {"mode": "sometimes"})
+
+
+def test_notebook_run_returns_the_childs_exit_value_and_passes_arguments(runtime, tmp_path):
+    write_notebook(
+        tmp_path / "child.py",
+        "dbutils.widgets.text('n', '1')",
+        "dbutils.notebook.exit(str(int(dbutils.widgets.get('n')) * 10))",
+    )
+    nb = write_notebook(tmp_path / "nb.py", "dbutils.notebook.exit(dbutils.notebook.run('./child', 60, {'n': 7}))")
+    assert runtime.run(nb).exit_value == "70"
+
+
+def test_notebook_run_isolates_namespaces_and_widgets(runtime, tmp_path):
+    write_notebook(
+        tmp_path / "child.py",
+        "dbutils.widgets.text('w', 'child-default')\n"
+        "child_only = 1\n"
+        "dbutils.notebook.exit(json.dumps([('secret_of_parent' in globals()), dbutils.widgets.get('w')]))".replace(
+            "json.dumps", "__import__('json').dumps"
+        ),
+    )
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        "dbutils.widgets.text('w', 'parent-value')\nsecret_of_parent = 1",
+        "seen = dbutils.notebook.run('./child', 60)",
+        "dbutils.notebook.exit(json.dumps([seen, 'child_only' in globals(), dbutils.widgets.get('w')]))".replace(
+            "json.dumps", "__import__('json').dumps"
+        ),
+    )
+    seen, leaked, parent_widget = json.loads(runtime.run(nb).exit_value)
+    assert json.loads(seen) == [False, "child-default"]
+    assert leaked is False
+    assert parent_widget == "parent-value"
+
+
+def test_notebook_run_without_exit_returns_empty_string(runtime, tmp_path):
+    write_notebook(tmp_path / "child.py", "x = 1")
+    nb = write_notebook(tmp_path / "nb.py", "dbutils.notebook.exit(repr(dbutils.notebook.run('./child', 0)))")
+    assert runtime.run(nb).exit_value == "''"
+
+
+def test_notebook_run_fails_when_the_timeout_passes(runtime, tmp_path):
+    write_notebook(tmp_path / "slow.py", "import time\nwhile True:\n    time.sleep(0.05)")
+    nb = write_notebook(tmp_path / "nb.py", "dbutils.notebook.run('./slow', 1)")
+    started = time.monotonic()
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(nb)
+    assert isinstance(failure.value.cause, NotebookTimeoutError)
+    assert "timeout_seconds=1" in str(failure.value)
+    assert time.monotonic() - started < 30  # the caller does not wait for the child to end by itself
+
+
+def test_a_failing_child_fails_the_notebook_run_call(runtime, tmp_path):
+    write_notebook(tmp_path / "bad.py", "raise ValueError('child broke')")
+    nb = write_notebook(tmp_path / "nb.py", "dbutils.notebook.run('./bad', 60)")
+    with pytest.raises(NotebookCellError, match="child broke"):
+        runtime.run(nb)
+
+
+def test_exit_ends_the_notebook_early(runtime, tmp_path):
+    nb = write_notebook(tmp_path / "nb.py", "dbutils.notebook.exit('early')", "raise AssertionError('must not run')")
+    assert runtime.run(nb).exit_value == "early"
+
+
+def test_exit_is_not_swallowed_by_a_broad_except(runtime, tmp_path):
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        "try:\n    dbutils.notebook.exit('out')\nexcept Exception:\n    pass",
+        "raise AssertionError('must not run')",
+    )
+    assert runtime.run(nb).exit_value == "out"
+
+
+def test_failing_cell_reports_notebook_path_cell_number_and_traceback(runtime, tmp_path):
+    nb = write_notebook(tmp_path / "nb.py", "x = 1", "\n\ndef f():\n    return 1 / 0\n\nf()")
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(nb)
+    error = failure.value
+    assert error.notebook == str(nb) and error.cell == 2
+    assert "ZeroDivisionError" in error.traceback_text
+    # Line numbers are the notebook file's own: `return 1 / 0` is on line 9 of the file.
+    assert f'File "{nb}", line 9, in f' in error.traceback_text
+    assert "executor.py" not in error.traceback_text
+
+
+def test_failure_inside_a_run_include_names_the_included_notebook(runtime, tmp_path):
+    write_notebook(tmp_path / "inc.py", "x = 1", "raise KeyError('deep')")
+    nb = write_notebook(tmp_path / "nb.py", magic("%run ./inc"))
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(nb)
+    assert failure.value.notebook == str(tmp_path / "inc.py") and failure.value.cell == 2
+
+
+def test_secrets_are_read_from_the_environment_and_redacted_in_outputs(runtime, tmp_path):
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        "password = dbutils.secrets.get('kafka', 'password')\nprint('password is', password)",
+        "display(spark.createDataFrame([(password,)], 'p STRING'))",
+        "raise ValueError(f'bad {password}')",
+    )
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(nb)
+    assert "s3cr3t-value" not in str(failure.value)
+    record = sorted(runtime.layout.runs.glob("*-nb"))[-1] / "nb.ipynb"
+    text = all_text(nbformat.read(record, as_version=4))
+    assert "s3cr3t-value" not in text
+    assert text.count("[REDACTED]") >= 3
+
+
+def test_a_missing_secret_is_a_clear_error(runtime, tmp_path):
+    nb = write_notebook(tmp_path / "nb.py", "dbutils.secrets.get('kafka', 'nothing')")
+    with pytest.raises(NotebookCellError, match="FITLAKE_SECRET__KAFKA__NOTHING"):
+        runtime.run(nb)
+
+
+def test_dbutils_fs_maps_dbfs_under_the_data_root(runtime, tmp_path):
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        "dbutils.fs.put('dbfs:/fitlake/test/hello.txt', 'hi', True)\n"
+        "dbutils.notebook.exit(dbutils.fs.head('/fitlake/test/hello.txt'))",
+    )
+    assert runtime.run(nb).exit_value == "hi"
+    assert (runtime.layout.dbfs / "fitlake" / "test" / "hello.txt").read_text() == "hi"
+
+
+def test_display_of_a_streaming_dataframe_is_a_clear_error(runtime, tmp_path):
+    nb = write_notebook(tmp_path / "nb.py", "display(spark.readStream.format('rate').load())")
+    with pytest.raises(NotebookCellError, match="streaming DataFrame"):
+        runtime.run(nb)
+
+
+def test_run_record_holds_parent_and_child_with_outputs_as_ipynb_and_html(runtime, tmp_path):
+    write_notebook(tmp_path / "child.py", "print('child says hi')", "dbutils.notebook.exit('done')")
+    nb = write_notebook(
+        tmp_path / "parent.py",
+        magic("%md\n# Parent"),
+        "display(spark.range(3).toDF('n'))\nvalue = dbutils.notebook.run('./child', 60)",
+        "displayHTML('<b>bold move</b>')",
+    )
+    result = runtime.run(nb)
+    names = sorted(p.name for p in result.record_folder.iterdir())
+    assert names == ["01-child.html", "01-child.ipynb", "parent.html", "parent.ipynb"]
+    assert result.record_folder.parent == runtime.layout.runs
+    parent = recorded(result, "parent")
+    assert parent.metadata.fitlake.status == "SUCCESS"
+    assert "<td>2</td>" in all_text(parent) and "<b>bold move</b>" in all_text(parent)
+    assert "child says hi" in all_text(recorded(result, "01-child"))
+    html = (result.record_folder / "parent.html").read_text()
+    assert "bold move" in html and "Parent" in html
+
+
+def test_run_record_is_written_for_a_failed_run(runtime, tmp_path):
+    nb = write_notebook(tmp_path / "broken.py", "print('before')", "raise RuntimeError('boom')")
+    with pytest.raises(NotebookCellError):
+        runtime.run(nb)
+    record = sorted(runtime.layout.runs.glob("*-broken"))[-1]
+    nb_json = nbformat.read(record / "broken.ipynb", as_version=4)
+    assert nb_json.metadata.fitlake.status == "FAILED"
+    error = nb_json.cells[1].outputs[-1]
+    assert error.output_type == "error" and error.ename == "RuntimeError"
+    assert (record / "broken.html").is_file()
+
+
+def test_a_missing_notebook_is_a_clear_error(runtime, tmp_path):
+    with pytest.raises(FitlakeError, match="does not exist"):
+        runtime.run(tmp_path / "nope.py")

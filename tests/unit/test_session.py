@@ -1,0 +1,66 @@
+"""The local SparkSession and where its data lives."""
+
+from __future__ import annotations
+
+import pytest
+
+from fitlake import platform
+from fitlake.errors import ConfigError
+from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root, resolve_data_root
+from fitlake.local.session import local_spark
+
+
+def test_session_is_local_utc_with_delta_few_partitions_and_no_ui(spark):
+    conf = spark.sparkContext.getConf()
+    assert spark.sparkContext.master.startswith("local[")
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
+    assert conf.get("spark.ui.enabled") == "false"
+    assert "DeltaSparkSessionExtension" in conf.get("spark.sql.extensions")
+    assert spark.conf.get("spark.sql.catalog.spark_catalog").endswith("DeltaCatalog")
+
+
+def test_tables_live_in_a_persistent_metastore_under_the_environments_root(spark, layout):
+    spark.sql("CREATE SCHEMA IF NOT EXISTS layout_check")
+    spark.sql("CREATE TABLE IF NOT EXISTS layout_check.t (a INT) USING DELTA")
+    location = spark.sql("DESCRIBE DETAIL layout_check.t").first().location
+    assert location.startswith(f"file:{layout.warehouse}")
+    assert (layout.metastore / "service.properties").is_file()
+    assert spark.conf.get("spark.sql.catalogImplementation") == "hive"
+
+
+def test_a_second_environment_in_the_same_process_is_refused(spark, layout):
+    with pytest.raises(ConfigError, match="its own process"):
+        local_spark(LocalLayout(layout.data_root, "prod"))
+
+
+def test_the_same_environment_returns_the_running_session(spark, layout):
+    assert local_spark(layout) is spark
+
+
+def test_environments_have_separate_roots(tmp_path):
+    roots = {env: LocalLayout(tmp_path, env).env_root for env in ("dev", "qa", "prod")}
+    assert len(set(roots.values())) == 3
+    assert all(root.parent == tmp_path for root in roots.values())
+
+
+def test_unknown_environment_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="dev, qa, prod"):
+        LocalLayout(tmp_path, "staging")
+
+
+def test_data_root_flag_beats_environment_variable_beats_default(tmp_path, monkeypatch):
+    monkeypatch.delenv(DATA_ROOT_ENV_VAR, raising=False)
+    assert resolve_data_root() == (repo_root() / ".fitlake").resolve()
+    monkeypatch.setenv(DATA_ROOT_ENV_VAR, str(tmp_path / "from-env"))
+    assert resolve_data_root() == tmp_path / "from-env"
+    assert resolve_data_root(str(tmp_path / "from-flag")) == tmp_path / "from-flag"
+
+
+def test_storage_path_matches_the_dbfs_mapping_locally(spark, layout):
+    assert platform.storage_path(spark, "/demo/x/") == f"{layout.env_root}/dbfs/fitlake/demo/x"
+
+
+def test_storage_path_on_databricks_is_under_dbfs(spark, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "18.0")
+    assert platform.storage_path(spark, "demo/x") == "dbfs:/fitlake/demo/x"
