@@ -1,0 +1,77 @@
+"""The `fitlake` CLI end to end, each call in its own process, as the README and CI use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nbhelpers import write_notebook
+
+from fitlake.local.layout import DATA_ROOT_ENV_VAR, repo_root
+
+pytestmark = pytest.mark.integration
+
+DEMO = repo_root() / "notebooks" / "00_demo.py"
+
+
+def fitlake(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "fitlake.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def exit_value(stdout: str) -> str:
+    return next(line for line in stdout.splitlines() if line.startswith("Exit value: "))[len("Exit value: ") :]
+
+
+def test_demo_notebook_runs_and_rerunning_changes_nothing(tmp_path):
+    first = fitlake("notebook", str(DEMO), "--data-root", str(tmp_path))
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert json.loads(exit_value(first.stdout)) == {"table": "fitlake_demo.demo_heart_rate", "rows": 4}
+    assert "| 2         | 2023-11-14 22:13:20 | 90.0" in first.stdout  # the newer correction won
+    record = Path(next(line for line in first.stdout.splitlines() if line.startswith("Run record: "))[12:])
+    assert record.parent == tmp_path / "dev" / "runs"
+    assert {p.name for p in record.iterdir()} == {"00_demo.ipynb", "00_demo.html"}
+
+    again = fitlake("notebook", str(DEMO), "--data-root", str(tmp_path))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads(exit_value(again.stdout))["rows"] == 4
+    assert (tmp_path / "dev" / "warehouse" / "fitlake_demo.db" / "demo_heart_rate" / "_delta_log").is_dir()
+
+
+def test_params_env_and_data_root_from_the_environment(tmp_path):
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        "dbutils.widgets.text('greeting', 'hello')\n"
+        "dbutils.notebook.exit(dbutils.widgets.get('greeting') + ' ' + spark.conf.get('spark.fitlake.local.env'))",
+    )
+    result = fitlake(
+        "notebook", str(nb), "-p", "greeting=bonjour", "--env", "qa", env={DATA_ROOT_ENV_VAR: str(tmp_path / "root")}
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert exit_value(result.stdout) == "bonjour qa"
+    assert (tmp_path / "root" / "qa" / "runs").is_dir()
+    assert not (tmp_path / "root" / "dev").exists()
+
+
+def test_a_failing_cell_exits_non_zero_naming_notebook_and_cell(tmp_path):
+    nb = write_notebook(tmp_path / "broken.py", "x = 1", "raise ValueError('bad input')")
+    result = fitlake("notebook", str(nb), "--data-root", str(tmp_path))
+    assert result.returncode == 1
+    assert f"FAILED: {nb}, cell 2" in result.stderr
+    assert "ValueError: bad input" in result.stderr
+    assert "Run record: " in result.stdout
+
+
+def test_a_malformed_parameter_is_a_clear_error(tmp_path):
+    result = fitlake("notebook", str(DEMO), "-p", "novalue", "--data-root", str(tmp_path))
+    assert result.returncode == 2
+    assert "must look like name=value" in result.stderr
