@@ -1,18 +1,21 @@
-"""The ``fitlake`` command line.
+"""The ``fitlake`` command line: run the repo's notebooks and the pipeline locally.
 
-``fitlake notebook PATH -p name=value`` runs any notebook locally with widget values;
-``fitlake jars`` resolves and caches Spark's JVM packages (the first run may download, later runs are
-offline). Every command takes ``--env`` and ``--data-root``.
+``fitlake notebook PATH -p name=value`` runs any notebook with widget values; ``fitlake run`` runs the
+driver; ``fitlake demo`` runs the whole demo (set 1, batch run, test, set 2, batch run, test); ``fitlake
+sql`` queries an environment's tables; ``fitlake produce`` / ``generate`` handle sample data; ``fitlake
+jars`` resolves and caches Spark's JVM packages.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from fitlake.errors import FitlakeError, NotebookCellError
-from fitlake.local.layout import DATA_ROOT_ENV_VAR, ENVIRONMENTS, LocalLayout, resolve_data_root
+from fitlake.local.layout import DATA_ROOT_ENV_VAR, ENVIRONMENTS, LocalLayout, repo_root, resolve_data_root
 
 
 def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
@@ -44,6 +47,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(notebook)
 
+    run = commands.add_parser("run", help="run the driver notebook (setup, bronze, silver, gold)")
+    run.add_argument("--mode", default="batch", choices=("batch", "continuous"))
+    run.add_argument("--landing", default="", help="landing root override (a path or URI)")
+    run.add_argument("--processing-time", default="", help="continuous trigger interval, e.g. '10 seconds'")
+    run.add_argument("--layers", default="bronze,silver,gold", help="comma-separated layers to run")
+    run.add_argument("--timeout", default="0", help="continuous mode: stop after this many seconds (0 = never)")
+    run.add_argument("--age-as-of", default="", help="date for age bins (yyyy-MM-dd; default: config)")
+    _add_common(run)
+
+    produce = commands.add_parser("produce", help="land a sample set (1 or 2) in the landing zone")
+    produce.add_argument("--set", required=True, choices=("1", "2"))
+    produce.add_argument("--set-dir", default="", help="folder of generated sets (default: the shipped ones)")
+    produce.add_argument("--landing", default="")
+    _add_common(produce)
+
+    demo = commands.add_parser("demo", help="the end-to-end demo: set 1, run, test, set 2, run, test, gold tables")
+    _add_common(demo)
+
+    sql = commands.add_parser("sql", help="query an environment's tables and views")
+    sql.add_argument("query")
+    sql.add_argument("--output", help="write the result to FILE.parquet, FILE.csv or FILE.json instead")
+    sql.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
+    _add_common(sql)
+
+    generate = commands.add_parser("generate", help="generate sample sets and their manifests")
+    generate.add_argument("out", help="output folder (set1/, set2/, manifest_set*.json)")
+    generate.add_argument("--users", type=int)
+    generate.add_argument("--days", type=int)
+    generate.add_argument("--seed", type=int)
+
     deps = commands.add_parser("jars", help="resolve and cache Spark's JVM packages (Delta)")
     deps.add_argument(
         "--via-mvn", action="store_true", help="pre-fetch with mvn into ~/.m2 first (where only mvn reaches Maven)"
@@ -58,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_notebook(args)
         if args.command == "jars":
             return _jars(args)
+        handlers = {"run": _run, "produce": _produce, "demo": _demo, "sql": _sql, "generate": _generate}
+        return handlers[args.command](args)
     except NotebookCellError as error:
         print(f"\nFAILED: {error.notebook}, cell {error.cell}\n{error.traceback_text}", file=sys.stderr)
         return 1
@@ -67,16 +102,116 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _run_notebook(args: argparse.Namespace) -> int:
+def _runtime(args: argparse.Namespace):  # noqa: ANN202 - a NotebookRuntime, imported lazily (JVM start)
     from fitlake.local.executor import NotebookRuntime
     from fitlake.local.session import local_spark
 
     layout = LocalLayout(resolve_data_root(args.data_root), args.env)
-    params = _parse_params(args.param)
-    spark = local_spark(layout)
-    result = NotebookRuntime(spark, layout).run(args.path, params)
+    return NotebookRuntime(local_spark(layout), layout)
+
+
+def _run_notebook(args: argparse.Namespace) -> int:
+    result = _runtime(args).run(args.path, _parse_params(args.param))
     if result.exit_value is not None:
         print(f"Exit value: {result.exit_value}")
+    return 0
+
+
+def _notebook(name: str) -> Path:
+    return repo_root() / "notebooks" / name
+
+
+def _run(args: argparse.Namespace) -> int:
+    params = {
+        "environment": args.env,
+        "run_mode": args.mode,
+        "landing": args.landing,
+        "processing_time": args.processing_time,
+        "layers": args.layers,
+        "run_timeout_seconds": args.timeout,
+        "age_as_of": args.age_as_of,
+    }
+    result = _runtime(args).run(_notebook("05_driver.py"), params)
+    print(f"Exit value: {result.exit_value}")
+    return 0
+
+
+def _produce(args: argparse.Namespace) -> int:
+    params = {"environment": args.env, "set": args.set, "set_dir": args.set_dir, "landing": args.landing}
+    result = _runtime(args).run(_notebook("06_producer.py"), params)
+    print(f"Landed {result.exit_value} files")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Set 1 -> batch run -> test -> set 2 -> batch run -> test -> the gold tables, in one process."""
+    from fitlake.sample.generator import shipped_sets_dir
+
+    runtime = _runtime(args)
+    as_of = json.loads((shipped_sets_dir() / "manifest_set1.json").read_text())["age_as_of"]
+    base = {"environment": args.env, "age_as_of": as_of}
+    for sample_set in ("1", "2"):
+        print(f"\n=== Set {sample_set}: produce, run the driver (batch), test ===")
+        runtime.run(_notebook("06_producer.py"), {**base, "set": sample_set})
+        runtime.run(_notebook("05_driver.py"), {**base, "run_mode": "batch"})
+        runtime.run(_notebook("07_test.py"), {**base, "set": sample_set})
+    spark = runtime.spark
+    for table in ("gold.workout_bpm_summary", "gold.gym_summary"):
+        print(f"\n=== {table} ===")
+        _print_rows(spark.table(table), 50)
+    print(f"\nTables live under {runtime.layout.warehouse}; run records under {runtime.layout.runs}")
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from fitlake.local.session import local_spark
+
+    spark = local_spark(LocalLayout(resolve_data_root(args.data_root), args.env))
+    result = spark.sql(args.query)
+    if args.output:
+        written = _write_result(result, Path(args.output))
+        print(f"Wrote {written} rows to {args.output}")
+    else:
+        _print_rows(result, args.limit)
+    return 0
+
+
+def _print_rows(df, limit: int) -> None:  # noqa: ANN001 - a DataFrame
+    from fitlake.local.outputs import text_table
+
+    rows = df.limit(limit + 1).collect()
+    cells = [["null" if v is None else str(v) for v in row] for row in rows[:limit]]
+    print(text_table(df.columns, cells, len(rows) > limit))
+
+
+def _write_result(df, path: Path) -> int:  # noqa: ANN001 - a DataFrame
+    """Write ``df`` as one file at ``path`` (format from the extension)."""
+    import shutil
+    import tempfile
+
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in ("parquet", "csv", "json"):
+        raise FitlakeError(f"--output must end in .parquet, .csv or .json, got {path.name}.")
+    with tempfile.TemporaryDirectory() as scratch:
+        writer = df.coalesce(1).write.mode("overwrite").format(fmt)
+        if fmt == "csv":
+            writer = writer.option("header", "true")
+        writer.save(scratch + "/out")
+        part = next(Path(scratch, "out").glob(f"part-*.{fmt}" if fmt != "json" else "part-*.json"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(part), path)
+    return df.count()
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from fitlake.sample.generator import SampleSpec, generate
+
+    overrides = {k: v for k, v in {"users": args.users, "days": args.days, "seed": args.seed}.items() if v is not None}
+    sets = generate(replace(SampleSpec(), **overrides), Path(args.out))
+    for number, folder in sets.items():
+        print(f"set {number}: {folder}")
     return 0
 
 

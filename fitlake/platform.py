@@ -26,8 +26,9 @@ def on_databricks() -> bool:
 def storage_path(spark: SparkSession, relative: str) -> str:
     """A path for fitlake's working files (landing copies, checkpoints) that Spark can read and write.
 
-    On Databricks it is under ``dbfs:/fitlake``; locally it is the same place as ``dbutils.fs`` maps that
-    DBFS path to, under the environment's data root.
+    On Databricks it is under ``dbfs:/fitlake``; locally it is a ``file:`` URI of the place ``dbutils.fs``
+    maps that DBFS path to, under the environment's data root. A URI with its scheme means the same thing
+    to Spark and to ``dbutils.fs`` on both platforms.
     """
     relative = relative.strip("/")
     if on_databricks():
@@ -36,4 +37,4 @@ def storage_path(spark: SparkSession, relative: str) -> str:
     env = spark.conf.get(LOCAL_ENV_CONF, None)
     if root is None or env is None:
         raise RuntimeError("This SparkSession is neither Databricks' nor fitlake's local one; use fitlake.local.")
-    return f"{root}/{env}/dbfs/fitlake/{relative}"
+    return f"file:{root}/{env}/dbfs/fitlake/{relative}"

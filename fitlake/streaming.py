@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 from pyspark.sql.streaming import StreamingQuery
+
+from fitlake import platform
 
 BATCH = "batch"
 CONTINUOUS = "continuous"
@@ -45,30 +48,111 @@ class StreamTarget:
 
 @dataclass(frozen=True)
 class MergeSpec:
-    """How a micro-batch lands in a table: one row per ``keys``; the row with the greatest ``order_by`` wins."""
+    """How a micro-batch lands in a table.
+
+    Attributes:
+        keys: the natural key; each batch is first reduced to one row per key.
+        order_by: the column that decides which row wins; None means insert-if-absent only.
+        keep: ``latest`` (the greatest ``order_by`` wins) or ``earliest`` (the smallest wins).
+        prune_by: a key column whose min/max over the batch bounds the target rows the MERGE may touch,
+            so the cost of a batch does not grow with the table's history (Delta skips files by stats).
+    """
 
     keys: tuple[str, ...]
-    order_by: str
+    order_by: str | None = None
+    keep: str = "latest"
+    prune_by: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.keep not in ("latest", "earliest"):
+            raise ValueError(f"keep must be 'latest' or 'earliest', got {self.keep!r}")
+        if self.prune_by is not None and self.prune_by not in self.keys:
+            raise ValueError("prune_by must be one of the keys: only then can a match lie inside the bounds")
 
 
-def latest_per_key(df: DataFrame, keys: Sequence[str], order_by: str) -> DataFrame:
-    """One row per key: the one with the greatest ``order_by`` (ties broken deterministically)."""
-    window = Window.partitionBy(*keys).orderBy(F.col(order_by).desc_nulls_last(), *[F.col(c) for c in df.columns])
+def latest_per_key(df: DataFrame, keys: Sequence[str], order_by: str, keep: str = "latest") -> DataFrame:
+    """One row per key: the one with the greatest (or, ``earliest``, smallest) ``order_by``; ties broken
+    deterministically by the other columns."""
+    order = F.col(order_by).desc_nulls_last() if keep == "latest" else F.col(order_by).asc_nulls_last()
+    window = Window.partitionBy(*keys).orderBy(order, *[F.col(c) for c in df.columns])
     return df.withColumn("_rank", F.row_number().over(window)).where(F.col("_rank") == 1).drop("_rank")
 
 
-def merge_into(spark: SparkSession, updates: DataFrame, table: str, spec: MergeSpec) -> None:
-    """Idempotent upsert of ``updates`` into ``table``: insert if absent, update only when newer."""
-    source = latest_per_key(updates, spec.keys, spec.order_by)
+def merge_into(
+    spark: SparkSession, updates: DataFrame, table: str, spec: MergeSpec, target_condition: str | None = None
+) -> None:
+    """Idempotent MERGE of ``updates`` into ``table``: insert if absent; update only when the source wins.
+
+    ``target_condition`` (SQL on alias ``t``) narrows the target rows a match can be in, for pruning.
+    """
+    source = latest_per_key(updates, spec.keys, spec.order_by or spec.keys[0], spec.keep)
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in spec.keys)
+    if target_condition:
+        on += f" AND ({target_condition})"
+    if spec.prune_by:
+        column = F.col(spec.prune_by)
+        # Bounds as strings rendered by Spark in the session time zone, read back the same way below.
+        bounds = source.agg(F.min(column).cast("string").alias("lo"), F.max(column).cast("string").alias("hi")).first()
+        if bounds is None or bounds.lo is None:
+            return
+        kind = source.schema[spec.prune_by].dataType
+        on += f" AND t.`{spec.prune_by}` BETWEEN {_literal(bounds.lo, kind)} AND {_literal(bounds.hi, kind)}"
+    merge = DeltaTable.forName(spark, table).alias("t").merge(source.alias("s"), on)
+    if spec.order_by:
+        wins = ">" if spec.keep == "latest" else "<"
+        column = f"`{spec.order_by}`"
+        source_wins = f"s.{column} {wins} t.{column} OR (t.{column} IS NULL AND s.{column} IS NOT NULL)"
+        merge = merge.whenMatchedUpdateAll(condition=source_wins)
+    merge.whenNotMatchedInsertAll().execute()
+
+
+def apply_changes(
+    spark: SparkSession, changes: DataFrame, table: str, keys: Sequence[str], target_condition: str | None = None
+) -> None:
+    """Make ``table`` reflect ``changes``: one row per key with a boolean ``_deleted``; a deleted key is removed,
+    any other is inserted or replaced by the source row (which is the newest state, computed by the caller)."""
+    columns = [c for c in changes.columns if c != "_deleted"]
+    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    if target_condition:
+        on += f" AND ({target_condition})"
+    values = {f"`{c}`": f"s.`{c}`" for c in columns}
     (
         DeltaTable.forName(spark, table)
         .alias("t")
-        .merge(source.alias("s"), on)
-        .whenMatchedUpdateAll(condition=f"s.`{spec.order_by}` > t.`{spec.order_by}`")
-        .whenNotMatchedInsertAll()
+        .merge(changes.alias("s"), on)
+        .whenMatchedDelete(condition="s._deleted")
+        .whenMatchedUpdate(set=values)
+        .whenNotMatchedInsert(condition="NOT s._deleted", values=values)
         .execute()
     )
+
+
+def delete_older(spark: SparkSession, tombstones: DataFrame, table: str, key: str, deleted: str, updated: str) -> None:
+    """Delete rows of ``table`` whose ``updated`` is older than the tombstone's ``deleted`` for the same key."""
+    (
+        DeltaTable.forName(spark, table)
+        .alias("t")
+        .merge(tombstones.alias("s"), f"t.`{key}` = s.`{key}`")
+        .whenMatchedDelete(condition=f"s.`{deleted}` > t.`{updated}`")
+        .execute()
+    )
+
+
+def bounds(df: DataFrame, low: str, high: str | None = None) -> tuple[str, str] | None:
+    """(min of ``low``, max of ``high``) over ``df`` as Spark renders them (session time zone), or None if empty."""
+    row = df.agg(F.min(low).cast("string").alias("lo"), F.max(high or low).cast("string").alias("hi")).first()
+    return None if row is None or row.lo is None else (row.lo, row.hi)
+
+
+def _literal(text: str, kind: T.DataType) -> str:
+    """A SQL literal for a bound computed from the batch (timestamps, dates and numbers only)."""
+    if isinstance(kind, T.TimestampType):
+        return f"TIMESTAMP'{text}'"
+    if isinstance(kind, T.DateType):
+        return f"DATE'{text}'"
+    if isinstance(kind, T.NumericType):
+        return text
+    raise TypeError(f"cannot prune a MERGE by a {kind.simpleString()} column")
 
 
 def merge_stream(stream: DataFrame, target: StreamTarget, spec: MergeSpec) -> StreamingQuery:
@@ -90,6 +174,54 @@ def _start(writer, target: StreamTarget, to_table: bool = False) -> StreamingQue
     if target.query_name:
         writer = writer.queryName(target.query_name)
     return writer.toTable(target.table) if to_table else writer.start()
+
+
+def read_landing(spark: SparkSession, path: str, file_format: str, schema: str) -> DataFrame:
+    """A stream of new landing files (each file once, tracked by the query's checkpoint).
+
+    Auto Loader (``cloudFiles``) on Databricks, Spark's file source elsewhere: same schema, same options.
+    Unreadable lines are kept in ``_corrupt_record`` (PERMISSIVE mode) for quarantine; every row carries
+    ``source_file`` and ``load_time``.
+    """
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"}
+    if file_format == "csv":
+        options.update({"header": "true", "enforceSchema": "true"})
+    if platform.on_databricks():
+        reader = spark.readStream.format("cloudFiles").option("cloudFiles.format", file_format)
+    else:
+        reader = spark.readStream.format(file_format)
+    return (
+        reader.schema(schema)
+        .options(**options)
+        .load(path)
+        .select("*", F.col("_metadata.file_path").alias("source_file"), F.current_timestamp().alias("load_time"))
+    )
+
+
+def read_changes(
+    spark: SparkSession, table: str, change_types: Sequence[str] = ("insert", "update_postimage")
+) -> DataFrame:
+    """A stream of ``table``'s change data feed, limited to ``change_types``."""
+    return (
+        spark.readStream.option("readChangeFeed", "true").table(table).where(F.col("_change_type").isin(*change_types))
+    )
+
+
+def append_once(batch: DataFrame, table: str, app_id: str, batch_id: int) -> None:
+    """Append a micro-batch's rows exactly once: Delta skips a (app_id, batch_id) it has already committed,
+    so a batch replayed after a crash does not duplicate rows."""
+    (
+        batch.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", batch_id)
+        .saveAsTable(table)
+    )
+
+
+def for_each_batch(stream: DataFrame, target: StreamTarget, handler) -> StreamingQuery:  # noqa: ANN001
+    """Start ``stream`` with ``handler(batch_df, batch_id)`` per micro-batch."""
+    return _start(stream.writeStream.foreachBatch(handler), target)
 
 
 def read_json_files(spark: SparkSession, path: str, schema: str, max_files_per_trigger: int | None = None) -> DataFrame:

@@ -58,7 +58,7 @@ def test_data_root_flag_beats_environment_variable_beats_default(tmp_path, monke
 
 
 def test_storage_path_matches_the_dbfs_mapping_locally(spark, layout):
-    assert platform.storage_path(spark, "/demo/x/") == f"{layout.env_root}/dbfs/fitlake/demo/x"
+    assert platform.storage_path(spark, "/demo/x/") == f"file:{layout.env_root}/dbfs/fitlake/demo/x"
 
 
 def test_storage_path_on_databricks_is_under_dbfs(spark, monkeypatch):

@@ -1,0 +1,152 @@
+"""Configuration as validated data: ``config/<environment>.toml`` -> ``PipelineConfig``.
+
+Widget names, job parameter names and config keys are the same words (``environment``, ``run_mode``,
+``processing_time``, ``landing``, ``age_as_of`` ...). On Databricks the catalog and storage paths come from
+the file; locally the catalog is the Spark session catalog and storage lives under the environment's data
+root, so the same notebook runs in both places.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from fitlake import platform
+from fitlake.errors import ConfigError
+from fitlake.identifiers import identifier
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ENVIRONMENTS = ("dev", "qa", "prod")
+RUN_MODES = ("batch", "continuous")
+LOCAL_CATALOG = "spark_catalog"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+
+_SCHEMA: dict[str, dict[str, type]] = {
+    "catalog": {"name": str},
+    "storage": {"landing": str, "checkpoints": str},
+    "pipeline": {"processing_time": str, "max_workout_hours": int, "age_as_of": str},
+}
+_INTERVAL = re.compile(r"^\d+(\.\d+)?\s+(second|seconds|minute|minutes|hour|hours)$")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    environment: str
+    catalog: str
+    landing: str
+    checkpoints: str
+    processing_time: str
+    max_workout_hours: int
+    age_as_of: date
+
+    def table(self, schema: str, name: str) -> str:
+        """The fully qualified name ``catalog.schema.table`` (every part validated)."""
+        return ".".join(identifier(part, "name") for part in (self.catalog, schema, name))
+
+    def landing_path(self, source: str) -> str:
+        return f"{self.landing.rstrip('/')}/{source}"
+
+    def checkpoint(self, name: str) -> str:
+        return f"{self.checkpoints.rstrip('/')}/{name}"
+
+
+def load_config(
+    spark: SparkSession,
+    environment: str,
+    *,
+    landing: str = "",
+    processing_time: str = "",
+    age_as_of: str = "",
+    config_dir: Path = CONFIG_DIR,
+) -> PipelineConfig:
+    """Load and validate the environment's config; non-empty arguments (widget values) override it."""
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"environment must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}.")
+    path = config_dir / f"{environment}.toml"
+    raw = _read(path)
+    _validate(raw, path)
+    pipeline = raw["pipeline"]
+    config = PipelineConfig(
+        environment=environment,
+        catalog=identifier(raw["catalog"]["name"], f"catalog name in {path}"),
+        landing=raw["storage"]["landing"],
+        checkpoints=raw["storage"]["checkpoints"],
+        processing_time=_interval(pipeline["processing_time"], path),
+        max_workout_hours=_positive(pipeline["max_workout_hours"], "pipeline.max_workout_hours", path),
+        age_as_of=_as_of(pipeline["age_as_of"], f"{path}: pipeline.age_as_of"),
+    )
+    if not platform.on_databricks():
+        config = replace(
+            config,
+            catalog=LOCAL_CATALOG,
+            landing=platform.storage_path(spark, "landing"),
+            checkpoints=platform.storage_path(spark, "checkpoints"),
+        )
+    overrides: dict[str, Any] = {}
+    if landing:
+        overrides["landing"] = landing
+    if processing_time:
+        overrides["processing_time"] = _interval(processing_time, "the processing_time widget")
+    if age_as_of:
+        overrides["age_as_of"] = _as_of(age_as_of, "the age_as_of widget")
+    return replace(config, **overrides)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} is missing: add one per environment ({', '.join(ENVIRONMENTS)}).")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from error
+
+
+def _validate(raw: dict[str, Any], path: Path) -> None:
+    for section in raw:
+        if section not in _SCHEMA:
+            raise ConfigError(f"{path}: unknown section [{section}]; expected {', '.join(_SCHEMA)}.")
+    for section, keys in _SCHEMA.items():
+        values = raw.get(section)
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: section [{section}] is missing.")
+        for key in values:
+            if key not in keys:
+                raise ConfigError(f"{path}: unknown key {section}.{key}; expected {', '.join(keys)}.")
+        for key, kind in keys.items():
+            if key not in values:
+                raise ConfigError(f"{path}: {section}.{key} is missing ({kind.__name__} expected).")
+            if not isinstance(values[key], kind) or isinstance(values[key], bool):
+                raise ConfigError(
+                    f"{path}: {section}.{key} must be a {kind.__name__}, got {type(values[key]).__name__}."
+                )
+
+
+def _interval(value: str, where: Any) -> str:
+    if not _INTERVAL.match(value.strip()):
+        raise ConfigError(f"{where}: processing_time {value!r} must look like '30 seconds' or '1 minute'.")
+    return value.strip()
+
+
+def _positive(value: int, key: str, path: Path) -> int:
+    if value <= 0:
+        raise ConfigError(f"{path}: {key} must be a positive whole number, got {value}.")
+    return value
+
+
+def _as_of(value: str, where: str) -> date:
+    if not value:
+        return datetime.now(timezone.utc).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise ConfigError(f"{where}: {value!r} is not a date in yyyy-MM-dd form.") from error

@@ -1,0 +1,70 @@
+"""Bronze flows: landing files -> bronze tables (+ quarantine), each file exactly once."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from fitlake.config import PipelineConfig
+from fitlake.pipeline.flow import Flow, batch_app_id
+from fitlake.streaming import StreamTarget, Trigger, append_once, for_each_batch, read_landing
+from fitlake.tables import BRONZE, SILVER
+from fitlake.transforms import bronze
+
+
+def _csv_flow(source: str, schema: str, required: tuple[str, ...]) -> Flow:
+    columns = tuple(c.split()[0] for c in schema.split(", ") if not c.startswith(bronze.CORRUPT))
+    table_name = f"{source}_bz"
+
+    def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
+        table, quarantine = config.table(BRONZE, table_name), config.table(BRONZE, "quarantine")
+        checkpoint = config.checkpoint(f"{BRONZE}/{table_name}")
+
+        def handle(batch: DataFrame, batch_id: int) -> None:
+            checked = bronze.with_reason(batch, required, "CSV row").persist()
+            try:
+                app_id = batch_app_id(batch.sparkSession, checkpoint)
+                append_once(bronze.good_rows(checked, columns), table, app_id, batch_id)
+                bad = bronze.quarantined(checked, table_name, bronze.csv_raw(columns))
+                append_once(bad, quarantine, f"{app_id}:quarantine", batch_id)
+            finally:
+                checked.unpersist()
+
+        stream = read_landing(spark, config.landing_path(source), "csv", schema)
+        return for_each_batch(stream, StreamTarget(table, checkpoint, trigger, f"{BRONZE}.{table_name}"), handle)
+
+    return Flow(f"{BRONZE}.{table_name}", stage=1, start=start)
+
+
+def _kafka_flow() -> Flow:
+    table_name = "kafka_multiplex_bz"
+    columns = ("key", "value", "topic", "partition", "offset", "timestamp")
+
+    def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
+        table, quarantine = config.table(BRONZE, table_name), config.table(BRONZE, "quarantine")
+        lookup = config.table(SILVER, "date_lookup")
+        checkpoint = config.checkpoint(f"{BRONZE}/{table_name}")
+
+        def handle(batch: DataFrame, batch_id: int) -> None:
+            session = batch.sparkSession
+            checked = bronze.kafka_with_reason(batch).persist()
+            try:
+                app_id = batch_app_id(session, checkpoint)
+                records = bronze.kafka_records(bronze.good_rows(checked, columns), session.table(lookup))
+                append_once(records, table, app_id, batch_id)
+                bad = bronze.quarantined(checked, table_name, bronze.kafka_raw())
+                append_once(bad, quarantine, f"{app_id}:quarantine", batch_id)
+            finally:
+                checked.unpersist()
+
+        stream = read_landing(spark, config.landing_path("kafka_multiplex"), "json", bronze.KAFKA_RECORD_JSON)
+        return for_each_batch(stream, StreamTarget(table, checkpoint, trigger, f"{BRONZE}.{table_name}"), handle)
+
+    return Flow(f"{BRONZE}.{table_name}", stage=1, start=start)
+
+
+FLOWS = (
+    _csv_flow("registered_users", bronze.REGISTERED_USERS_CSV, bronze.REGISTERED_USERS_REQUIRED),
+    _csv_flow("gym_logins", bronze.GYM_LOGINS_CSV, bronze.GYM_LOGINS_REQUIRED),
+    _kafka_flow(),
+)

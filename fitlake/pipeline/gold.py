@@ -1,0 +1,59 @@
+"""Gold flows: the per-workout heart-rate summary, kept complete and corrected after every batch.
+
+No row waits for a watermark: each micro-batch of new workout readings or profile-bin changes names the
+workouts it affects, and those workouts' summary rows are recomputed from silver and MERGEd (a workout
+whose user lost their profile is removed).
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from fitlake.config import PipelineConfig
+from fitlake.pipeline.flow import Flow
+from fitlake.streaming import StreamTarget, Trigger, apply_changes, bounds, for_each_batch, read_changes
+from fitlake.tables import GOLD, SILVER
+from fitlake.transforms import gold
+from fitlake.transforms.silver import WORKOUT_KEY
+
+
+def _source(spark: SparkSession, config: PipelineConfig) -> DataFrame:
+    readings = read_changes(spark, config.table(SILVER, "workout_bpm"), ("insert",))
+    bins = read_changes(spark, config.table(SILVER, "user_bins"), ("insert", "update_postimage", "delete"))
+    return gold.summary_probes(readings, bins)
+
+
+def _summary(config: PipelineConfig) -> callable:
+    def handle(batch: DataFrame, _batch_id: int) -> None:
+        spark = batch.sparkSession
+        readings = spark.table(config.table(SILVER, "workout_bpm"))
+        affected = gold.affected_workouts(batch, readings).persist()
+        try:
+            span = bounds(affected, "start_time")
+            if span is None:
+                return
+            lo, hi = span
+            window = F.col("start_time").between(F.lit(lo).cast("timestamp"), F.lit(hi).cast("timestamp"))
+            in_window = readings.where(window).join(affected.select(*WORKOUT_KEY), list(WORKOUT_KEY), "left_semi")
+            summary = gold.workout_bpm_summary(in_window, spark.table(config.table(SILVER, "user_bins")))
+            changes = gold.summary_changes(affected, summary)
+            apply_changes(spark, changes, config.table(GOLD, "workout_bpm_summary"), list(WORKOUT_KEY))
+        finally:
+            affected.unpersist()
+
+    return handle
+
+
+def _start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
+    checkpoint = config.checkpoint(f"{GOLD}/workout_bpm_summary")
+    table = config.table(GOLD, "workout_bpm_summary")
+    return for_each_batch(
+        _source(spark, config),
+        StreamTarget(table, checkpoint, trigger, f"{GOLD}.workout_bpm_summary"),
+        _summary(config),
+    )
+
+
+FLOWS = (Flow(f"{GOLD}.workout_bpm_summary", stage=5, start=_start),)

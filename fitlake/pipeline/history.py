@@ -1,0 +1,44 @@
+"""The history loader: the calendar (date_lookup), loaded once from the landing zone or generated."""
+
+from __future__ import annotations
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from fitlake.config import PipelineConfig
+from fitlake.streaming import MergeSpec, merge_into
+from fitlake.tables import SILVER
+from fitlake.transforms import bronze
+
+GENERATED_FROM, GENERATED_TO = "2015-01-01", "2035-12-31"
+
+
+def generated_calendar(spark: SparkSession, start: str = GENERATED_FROM, end: str = GENERATED_TO) -> DataFrame:
+    """Calendar rows for every date in [start, end], in the landing files' shape."""
+    days = spark.range(1).select(F.explode(F.sequence(F.to_date(F.lit(start)), F.to_date(F.lit(end)))).alias("d"))
+    return days.select(
+        F.date_format("d", "yyyy-MM-dd").alias("date"),
+        F.weekofyear("d").alias("week"),
+        F.year("d").alias("year"),
+        F.month("d").alias("month"),
+        F.dayofweek("d").alias("dayofweek"),
+        F.dayofmonth("d").alias("dayofmonth"),
+        F.dayofyear("d").alias("dayofyear"),
+        F.concat_ws("-", F.year("d").cast("string"), F.weekofyear("d").cast("string")).alias("week_part"),
+    )
+
+
+def load_date_lookup(spark: SparkSession, config: PipelineConfig) -> str:
+    """Load the landing zone's date_lookup files, or a generated calendar when there are none; idempotent
+    (insert-if-absent on date). Returns where the rows came from."""
+    path = config.landing_path("date_lookup")
+    try:
+        rows = spark.read.schema(bronze.DATE_LOOKUP_JSON).json(path)
+        origin = path if not rows.isEmpty() else ""
+    except AnalysisException:
+        origin = ""
+    if not origin:
+        rows, origin = generated_calendar(spark), f"generated {GENERATED_FROM}..{GENERATED_TO}"
+    merge_into(spark, bronze.date_lookup(rows), config.table(SILVER, "date_lookup"), MergeSpec(("date",)))
+    return origin

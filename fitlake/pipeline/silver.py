@@ -1,0 +1,213 @@
+"""Silver flows: bronze -> entities (MERGE on the natural key), then the workout logic over change feeds.
+
+Correctness never depends on a watermark: every flow MERGEs on the natural key (idempotent, so a replayed
+batch changes nothing) and joins each micro-batch against the current Delta table of the other side, so a
+late reading, a stop before its start or a registration after its workouts still meets its partner.
+Each target is maintained by exactly one query, which serialises the two sides of every join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from fitlake.config import PipelineConfig
+from fitlake.pipeline.flow import Flow, batch_app_id
+from fitlake.streaming import (
+    MergeSpec,
+    StreamTarget,
+    Trigger,
+    append_once,
+    apply_changes,
+    bounds,
+    delete_older,
+    for_each_batch,
+    merge_into,
+    read_changes,
+)
+from fitlake.tables import BRONZE, SILVER
+from fitlake.transforms import silver
+
+Handler = Callable[[DataFrame, int], None]
+Source = Callable[[SparkSession, PipelineConfig], DataFrame]
+HandlerFactory = Callable[[PipelineConfig, str], Handler]
+
+
+def _flow(name: str, stage: int, source: Source, handler: HandlerFactory) -> Flow:
+    def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
+        checkpoint = config.checkpoint(f"{SILVER}/{name}")
+        target = StreamTarget(config.table(SILVER, name), checkpoint, trigger, f"{SILVER}.{name}")
+        return for_each_batch(source(spark, config), target, handler(config, checkpoint))
+
+    return Flow(f"{SILVER}.{name}", stage=stage, start=start)
+
+
+def _bronze(table: str, topic: str | None = None) -> Source:
+    def source(spark: SparkSession, config: PipelineConfig) -> DataFrame:
+        stream = spark.readStream.table(config.table(BRONZE, table))
+        return stream if topic is None else stream.where(F.col("topic") == topic)
+
+    return source
+
+
+def _quarantine(config: PipelineConfig, checkpoint: str, parsed: DataFrame, source: str, batch_id: int) -> None:
+    app_id = f"{batch_app_id(parsed.sparkSession, checkpoint)}:quarantine"
+    append_once(silver.quarantined(parsed, source), config.table(SILVER, "quarantine"), app_id, batch_id)
+
+
+def _users(config: PipelineConfig, _checkpoint: str) -> Handler:
+    spec = MergeSpec(keys=("user_id",), order_by="registration_timestamp", keep="earliest")
+
+    def handle(batch: DataFrame, _batch_id: int) -> None:
+        merge_into(batch.sparkSession, silver.users(batch), config.table(SILVER, "users"), spec)
+
+    return handle
+
+
+def _gym_logs(config: PipelineConfig, _checkpoint: str) -> Handler:
+    spec = MergeSpec(keys=("mac_address", "gym", "login"), order_by="logout", prune_by="login")
+
+    def handle(batch: DataFrame, _batch_id: int) -> None:
+        merge_into(batch.sparkSession, silver.gym_logs(batch), config.table(SILVER, "gym_logs"), spec)
+
+    return handle
+
+
+def _user_profile(config: PipelineConfig, checkpoint: str) -> Handler:
+    profile, deletes = config.table(SILVER, "user_profile"), config.table(SILVER, "user_deletes")
+
+    def handle(batch: DataFrame, batch_id: int) -> None:
+        spark = batch.sparkSession
+        parsed = silver.parse_user_info(batch).persist()
+        try:
+            _quarantine(config, checkpoint, parsed, "user_profile", batch_id)
+            events = silver.profile_events(parsed)
+            merge_into(spark, silver.profile_deletes(events), deletes, MergeSpec(("user_id",), "deleted"))
+            tombstones = spark.table(deletes)
+            live = silver.newer_than_tombstone(silver.profile_upserts(events), tombstones)
+            merge_into(spark, live, profile, MergeSpec(("user_id",), "updated"))
+            batch_users = events.select("user_id").distinct()
+            delete_older(
+                spark, tombstones.join(batch_users, "user_id", "left_semi"), profile, "user_id", "deleted", "updated"
+            )
+        finally:
+            parsed.unpersist()
+
+    return handle
+
+
+def _events(name: str, parse: Callable, shape: Callable, spec: MergeSpec) -> HandlerFactory:
+    def factory(config: PipelineConfig, checkpoint: str) -> Handler:
+        def handle(batch: DataFrame, batch_id: int) -> None:
+            parsed = parse(batch).persist()
+            try:
+                _quarantine(config, checkpoint, parsed, name, batch_id)
+                merge_into(batch.sparkSession, shape(parsed), config.table(SILVER, name), spec)
+            finally:
+                parsed.unpersist()
+
+        return handle
+
+    return factory
+
+
+def _completed_workouts(config: PipelineConfig, _checkpoint: str) -> Handler:
+    reach = f"INTERVAL {config.max_workout_hours} HOURS"
+
+    def handle(batch: DataFrame, _batch_id: int) -> None:
+        spark = batch.sparkSession
+        span = bounds(batch, "time")
+        if span is None:
+            return
+        lo, hi = span
+        # A workout's events all lie within its maximum length of each other: look no further than that.
+        nearby = spark.table(config.table(SILVER, "workouts")).where(
+            F.col("time").between(F.expr(f"TIMESTAMP'{lo}' - {reach}"), F.expr(f"TIMESTAMP'{hi}' + {reach}"))
+        )
+        touched = nearby.join(batch.select(*silver.WORKOUT_KEY).distinct(), list(silver.WORKOUT_KEY), "left_semi")
+        completed = silver.completed_workouts(touched, config.max_workout_hours)
+        window = f"t.start_time BETWEEN TIMESTAMP'{lo}' - {reach} AND TIMESTAMP'{hi}' + {reach}"
+        merge_into(spark, completed, config.table(SILVER, "completed_workouts"), MergeSpec(silver.WORKOUT_KEY), window)
+
+    return handle
+
+
+def _workout_bpm_source(spark: SparkSession, config: PipelineConfig) -> DataFrame:
+    """New readings, newly completed workouts and new or changed registrations, as one stream of probes."""
+    readings = read_changes(spark, config.table(SILVER, "heart_rate"), ("insert",))
+    completed = read_changes(spark, config.table(SILVER, "completed_workouts"), ("insert",))
+    registered = read_changes(spark, config.table(SILVER, "users"))
+    return silver.workout_probes(readings, completed, registered)
+
+
+def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
+    def handle(batch: DataFrame, _batch_id: int) -> None:
+        spark = batch.sparkSession
+        users = spark.table(config.table(SILVER, "users"))
+        completed = spark.table(config.table(SILVER, "completed_workouts"))
+        probes = batch.persist()
+        try:
+            reading_span = bounds(probes.where(F.col("kind") == "reading"), "time")
+            candidates = completed.where(F.lit(False))
+            if reading_span is not None:
+                lo, hi = reading_span
+                candidates = completed.where(
+                    (F.col("end_time") >= F.lit(lo).cast("timestamp"))
+                    & (F.col("start_time") < F.lit(hi).cast("timestamp"))
+                )
+            affected = silver.affected_workouts(probes, candidates, completed, users).persist()
+            span = bounds(affected, "start_time", "end_time")
+            if span is not None:
+                lo, hi = span
+                window = F.col("time").between(F.lit(lo).cast("timestamp"), F.lit(hi).cast("timestamp"))
+                readings = spark.table(config.table(SILVER, "heart_rate")).where(window)
+                rows = silver.workout_bpm(affected, readings, users)
+                spec = MergeSpec(("user_id", "workout_id", "session_id", "time"))
+                target_window = f"t.time BETWEEN TIMESTAMP'{lo}' AND TIMESTAMP'{hi}'"
+                merge_into(spark, rows, config.table(SILVER, "workout_bpm"), spec, target_window)
+            affected.unpersist()
+        finally:
+            probes.unpersist()
+
+    return handle
+
+
+def _user_bins(config: PipelineConfig, _checkpoint: str) -> Handler:
+    def handle(batch: DataFrame, _batch_id: int) -> None:
+        changes = silver.bins_changes(batch, config.age_as_of)
+        apply_changes(batch.sparkSession, changes, config.table(SILVER, "user_bins"), ["user_id"])
+
+    return handle
+
+
+def _workout_events(spark: SparkSession, config: PipelineConfig) -> DataFrame:
+    return read_changes(spark, config.table(SILVER, "workouts"), ("insert",))
+
+
+def _profile_changes(spark: SparkSession, config: PipelineConfig) -> DataFrame:
+    return read_changes(spark, config.table(SILVER, "user_profile"), ("insert", "update_postimage", "delete"))
+
+
+FLOWS = (
+    _flow("users", 2, _bronze("registered_users_bz"), _users),
+    _flow("gym_logs", 2, _bronze("gym_logins_bz"), _gym_logs),
+    _flow("user_profile", 2, _bronze("kafka_multiplex_bz", "user_info"), _user_profile),
+    _flow(
+        "heart_rate",
+        2,
+        _bronze("kafka_multiplex_bz", "bpm"),
+        _events("heart_rate", silver.parse_bpm, silver.heart_rate, MergeSpec(("device_id", "time"), prune_by="time")),
+    ),
+    _flow(
+        "workouts",
+        2,
+        _bronze("kafka_multiplex_bz", "workout"),
+        _events("workouts", silver.parse_workout, silver.workouts, MergeSpec(("user_id", "time"), prune_by="time")),
+    ),
+    _flow("completed_workouts", 3, _workout_events, _completed_workouts),
+    _flow("user_bins", 3, _profile_changes, _user_bins),
+    _flow("workout_bpm", 4, _workout_bpm_source, _workout_bpm),
+)

@@ -1,0 +1,190 @@
+"""Every bronze, silver and gold object with its explicit column types: the one source of the DDL.
+
+Setup notebooks render and run these statements; they are idempotent (``IF NOT EXISTS``), so a re-run
+changes nothing and never drops data. Silver tables that feed other streams keep a change data feed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+
+from fitlake.config import PipelineConfig
+
+BRONZE, SILVER, GOLD = "bronze", "silver", "gold"
+SCHEMAS = (BRONZE, SILVER, GOLD)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    schema: str
+    name: str
+    columns: str
+    comment: str
+    partitioned_by: tuple[str, ...] = ()
+    change_feed: bool = False
+
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        BRONZE,
+        "registered_users_bz",
+        "user_id BIGINT, device_id BIGINT, mac_address STRING, registration_timestamp DOUBLE, "
+        "load_time TIMESTAMP, source_file STRING",
+        "Registrations as landed (CSV), one row per well-formed landing row.",
+    ),
+    TableSpec(
+        BRONZE,
+        "gym_logins_bz",
+        "mac_address STRING, gym BIGINT, login DOUBLE, logout DOUBLE, load_time TIMESTAMP, source_file STRING",
+        "Gym login/logout sessions as landed (CSV), one row per well-formed landing row.",
+    ),
+    TableSpec(
+        BRONZE,
+        "kafka_multiplex_bz",
+        "key STRING, value STRING, topic STRING, partition INT, offset BIGINT, timestamp BIGINT, date DATE, "
+        "week_part STRING, load_time TIMESTAMP, source_file STRING",
+        "Kafka records of topics user_info, bpm and workout, multiplexed; date and week_part of the record.",
+        partitioned_by=("topic", "week_part"),
+    ),
+    TableSpec(
+        BRONZE,
+        "quarantine",
+        "source STRING, raw STRING, reason STRING, source_file STRING, load_time TIMESTAMP",
+        "Landing lines and rows that could not be read, with the raw text and the reason.",
+    ),
+    TableSpec(
+        SILVER,
+        "users",
+        "user_id BIGINT, device_id BIGINT, mac_address STRING, registration_timestamp TIMESTAMP",
+        "One row per user: the earliest registration.",
+        change_feed=True,
+    ),
+    TableSpec(
+        SILVER,
+        "gym_logs",
+        "mac_address STRING, gym BIGINT, login TIMESTAMP, logout TIMESTAMP",
+        "One row per visit (mac_address, gym, login) with the latest logout seen.",
+    ),
+    TableSpec(
+        SILVER,
+        "user_profile",
+        "user_id BIGINT, dob DATE, sex STRING, gender STRING, first_name STRING, last_name STRING, "
+        "street_address STRING, city STRING, state STRING, zip STRING, updated TIMESTAMP",
+        "One row per user, SCD type 1: the latest new/update event by event time.",
+        change_feed=True,
+    ),
+    TableSpec(
+        SILVER,
+        "user_deletes",
+        "user_id BIGINT, deleted TIMESTAMP",
+        "Tombstones: the latest delete per user, so an older update arriving later cannot bring a user back.",
+    ),
+    TableSpec(
+        SILVER,
+        "heart_rate",
+        "device_id BIGINT, time TIMESTAMP, heartrate DOUBLE, valid BOOLEAN",
+        "One row per (device_id, time); valid = heartrate > 0.",
+        change_feed=True,
+    ),
+    TableSpec(
+        SILVER,
+        "workouts",
+        "user_id BIGINT, workout_id BIGINT, time TIMESTAMP, action STRING, session_id BIGINT",
+        "One row per workout event (user_id, time).",
+        change_feed=True,
+    ),
+    TableSpec(
+        SILVER,
+        "completed_workouts",
+        "user_id BIGINT, workout_id BIGINT, session_id BIGINT, start_time TIMESTAMP, end_time TIMESTAMP",
+        "Workouts whose start and stop were both seen, within the maximum workout length.",
+        change_feed=True,
+    ),
+    TableSpec(
+        SILVER,
+        "workout_bpm",
+        "user_id BIGINT, workout_id BIGINT, session_id BIGINT, start_time TIMESTAMP, end_time TIMESTAMP, "
+        "time TIMESTAMP, heartrate DOUBLE",
+        "Valid readings of the user's device during one of the user's completed workouts.",
+        change_feed=True,
+    ),
+    TableSpec(
+        SILVER,
+        "user_bins",
+        "user_id BIGINT, age STRING, gender STRING, city STRING, state STRING",
+        "One row per profiled user with an age bin.",
+        change_feed=True,
+    ),
+    TableSpec(
+        SILVER,
+        "date_lookup",
+        "date DATE, week INT, year INT, month INT, dayofweek INT, dayofmonth INT, dayofyear INT, week_part STRING",
+        "Calendar rows, loaded once by the history loader.",
+    ),
+    TableSpec(
+        SILVER,
+        "quarantine",
+        "source STRING, raw STRING, reason STRING, topic STRING, partition INT, offset BIGINT, load_time TIMESTAMP",
+        "Bronze records whose payload does not parse or lacks key fields, with the reason.",
+    ),
+    TableSpec(
+        GOLD,
+        "workout_bpm_summary",
+        "workout_id BIGINT, session_id BIGINT, user_id BIGINT, age STRING, gender STRING, city STRING, "
+        "state STRING, min_bpm DOUBLE, avg_bpm DOUBLE, max_bpm DOUBLE, num_recordings BIGINT",
+        "One row per completed workout with at least one reading, with the user's profile bins.",
+    ),
+)
+
+
+def spec(schema: str, name: str) -> TableSpec:
+    for table in TABLES:
+        if (table.schema, table.name) == (schema, name):
+            return table
+    raise KeyError(f"{schema}.{name}")
+
+
+def schema_ddl(config: PipelineConfig) -> list[str]:
+    return [f"CREATE SCHEMA IF NOT EXISTS {config.catalog}.{schema}" for schema in SCHEMAS]
+
+
+def table_ddl(config: PipelineConfig, table: TableSpec) -> str:
+    clauses = [f"CREATE TABLE IF NOT EXISTS {config.table(table.schema, table.name)} ({table.columns})", "USING DELTA"]
+    if table.partitioned_by:
+        clauses.append(f"PARTITIONED BY ({', '.join(table.partitioned_by)})")
+    clauses.append("COMMENT '" + table.comment.replace("'", "\\'") + "'")
+    if table.change_feed:
+        clauses.append("TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')")
+    return "\n".join(clauses)
+
+
+def gym_summary_ddl(config: PipelineConfig) -> str:
+    """The gym usage view: completed workouts that started within a visit of the user's device."""
+    return f"""CREATE OR REPLACE VIEW {config.table(GOLD, "gym_summary")} AS
+SELECT
+  to_date(g.login) AS date,
+  g.gym,
+  g.mac_address,
+  w.workout_id,
+  w.session_id,
+  round((unix_micros(g.logout) - unix_micros(g.login)) / 60e6, 2) AS minutes_in_gym,
+  round((unix_micros(w.end_time) - unix_micros(w.start_time)) / 60e6, 2) AS minutes_exercising
+FROM {config.table(SILVER, "gym_logs")} AS g
+JOIN {config.table(SILVER, "users")} AS u ON u.mac_address = g.mac_address
+JOIN {config.table(SILVER, "completed_workouts")} AS w
+  ON w.user_id = u.user_id AND w.start_time BETWEEN g.login AND g.logout
+ORDER BY date, gym, mac_address, session_id"""
+
+
+def all_ddl(config: PipelineConfig) -> list[str]:
+    return [*schema_ddl(config), *(table_ddl(config, table) for table in TABLES), gym_summary_ddl(config)]
+
+
+def create_all(spark: SparkSession, config: PipelineConfig) -> list[str]:
+    """Create every schema, table and view that does not exist yet; return the statements run."""
+    statements = all_ddl(config)
+    for statement in statements:
+        spark.sql(statement)
+    return statements

@@ -1,0 +1,125 @@
+"""Bronze: landing records checked and stamped; what cannot be read is routed to quarantine with a reason.
+
+Readers parse landing files with an explicit schema plus a ``_corrupt_record`` column (PERMISSIVE mode),
+so a malformed line never disappears: it arrives here with its raw text and leaves as a quarantine row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+CORRUPT = "_corrupt_record"
+REASON = "_reason"
+TOPICS = ("user_info", "bpm", "workout")
+
+# Epoch values below this are seconds, above it milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
+EPOCH_SECONDS_BELOW = 1e11
+
+REGISTERED_USERS_CSV = (
+    f"user_id BIGINT, device_id BIGINT, mac_address STRING, registration_timestamp DOUBLE, {CORRUPT} STRING"
+)
+GYM_LOGINS_CSV = f"mac_address STRING, gym BIGINT, login DOUBLE, logout DOUBLE, {CORRUPT} STRING"
+KAFKA_RECORD_JSON = (
+    f"key STRING, value STRING, topic STRING, partition INT, offset BIGINT, timestamp BIGINT, {CORRUPT} STRING"
+)
+DATE_LOOKUP_JSON = (
+    "date STRING, week INT, year INT, month INT, dayofweek INT, dayofmonth INT, dayofyear INT, week_part STRING"
+)
+
+REGISTERED_USERS_REQUIRED = ("user_id", "device_id", "mac_address", "registration_timestamp")
+GYM_LOGINS_REQUIRED = ("mac_address", "gym", "login")
+KAFKA_REQUIRED = ("value", "topic", "partition", "offset", "timestamp")
+
+
+def with_reason(df: DataFrame, required: Sequence[str], what: str, extra: Column | None = None) -> DataFrame:
+    """Add ``_reason``: null for a good row, else why it goes to quarantine (first problem found)."""
+    checks = [(F.col(CORRUPT).isNotNull(), F.lit(f"malformed {what}"))]
+    checks += [(F.col(name).isNull(), F.lit(f"missing {name}")) for name in required]
+    reason = extra if extra is not None else F.lit(None).cast("string")
+    for failed, text in reversed(checks):
+        reason = F.when(failed, text).otherwise(reason)
+    return df.withColumn(REASON, reason)
+
+
+def good_rows(df: DataFrame, columns: Sequence[str]) -> DataFrame:
+    """Rows without a reason, as the bronze table's columns (plus load_time and source_file)."""
+    return df.where(F.col(REASON).isNull()).select(*columns, "load_time", "source_file")
+
+
+def quarantined(df: DataFrame, source: str, raw: Column) -> DataFrame:
+    """Rows with a reason, as bronze quarantine rows."""
+    return df.where(F.col(REASON).isNotNull()).select(
+        F.lit(source).alias("source"),
+        raw.alias("raw"),
+        F.col(REASON).alias("reason"),
+        F.col("source_file"),
+        F.col("load_time"),
+    )
+
+
+def csv_raw(columns: Sequence[str]) -> Column:
+    """The raw text of a CSV row: the corrupt-record text when Spark kept it, else the fields rejoined."""
+    rejoined = F.concat_ws(",", *[F.coalesce(F.col(c).cast("string"), F.lit("")) for c in columns])
+    return F.coalesce(F.col(CORRUPT), rejoined)
+
+
+def kafka_raw() -> Column:
+    fields = F.to_json(F.struct("key", "value", "topic", "partition", "offset", "timestamp"))
+    return F.coalesce(F.col(CORRUPT), fields)
+
+
+def kafka_with_reason(df: DataFrame) -> DataFrame:
+    unknown_topic = F.when(
+        F.col("topic").isNotNull() & ~F.col("topic").isin(*TOPICS),
+        F.concat(F.lit("unknown topic "), F.col("topic")),
+    )
+    return with_reason(df, KAFKA_REQUIRED, "Kafka record", extra=unknown_topic)
+
+
+def epoch_seconds(column: str) -> Column:
+    """Kafka's timestamp in epoch seconds (DOUBLE), whether it landed as milliseconds or seconds."""
+    value = F.col(column).cast("double")
+    return F.when(value < EPOCH_SECONDS_BELOW, value).otherwise(value / 1000)
+
+
+def kafka_records(df: DataFrame, date_lookup: DataFrame) -> DataFrame:
+    """Good Kafka records with the record's UTC ``date`` and its ``week_part`` from the calendar.
+
+    A date the calendar lacks still gets a week_part (year-ISO week) rather than losing the record.
+    """
+    dated = df.withColumn("date", F.to_date(F.timestamp_seconds(epoch_seconds("timestamp"))))
+    calendar = F.broadcast(date_lookup.select("date", F.col("week_part").alias("_lookup_week_part")))
+    fallback = F.concat_ws("-", F.year("date").cast("string"), F.weekofyear("date").cast("string"))
+    return (
+        dated.join(calendar, on="date", how="left")
+        .withColumn("week_part", F.coalesce(F.col("_lookup_week_part"), fallback))
+        .select(
+            "key",
+            "value",
+            "topic",
+            "partition",
+            "offset",
+            "timestamp",
+            "date",
+            "week_part",
+            "load_time",
+            "source_file",
+        )
+    )
+
+
+def date_lookup(df: DataFrame) -> DataFrame:
+    """Calendar rows with ``date`` as a DATE."""
+    return df.select(
+        F.to_date("date", "yyyy-MM-dd").alias("date"),
+        "week",
+        "year",
+        "month",
+        "dayofweek",
+        "dayofmonth",
+        "dayofyear",
+        "week_part",
+    )
