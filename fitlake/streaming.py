@@ -128,12 +128,13 @@ def apply_changes(
 
 
 def delete_older(spark: SparkSession, tombstones: DataFrame, table: str, key: str, deleted: str, updated: str) -> None:
-    """Delete rows of ``table`` whose ``updated`` is older than the tombstone's ``deleted`` for the same key."""
+    """Delete rows of ``table`` whose ``updated`` is not newer than the tombstone's ``deleted`` for the key
+    (a delete at the same instant as the update wins)."""
     (
         DeltaTable.forName(spark, table)
         .alias("t")
         .merge(tombstones.alias("s"), f"t.`{key}` = s.`{key}`")
-        .whenMatchedDelete(condition=f"s.`{deleted}` > t.`{updated}`")
+        .whenMatchedDelete(condition=f"s.`{deleted}` >= t.`{updated}`")
         .execute()
     )
 

@@ -30,6 +30,10 @@ run_timeout_seconds = float(dbutils.widgets.get("run_timeout_seconds") or 0)
 
 # COMMAND ----------
 
+from fitlake import pipeline
+
+for folder in pipeline.landing_folders(config):
+    dbutils.fs.mkdirs(folder)  # streams need their folders to exist, even before the first file lands
 setup_arguments = {"environment": config.environment, "landing": dbutils.widgets.get("landing")}
 dbutils.notebook.run("../setup/01_schemas_and_tables", 0, {"environment": config.environment})
 print("date_lookup:", dbutils.notebook.run("../setup/02_history_loader", 0, setup_arguments))
@@ -41,8 +45,6 @@ print("date_lookup:", dbutils.notebook.run("../setup/02_history_loader", 0, setu
 # COMMAND ----------
 
 import json
-
-from fitlake import pipeline
 
 summary = pipeline.run(
     spark, config, mode=run_mode, layers=pipeline.parse_layers(layers), timeout_seconds=run_timeout_seconds

@@ -25,6 +25,12 @@ from fitlake.tables import BRONZE, GOLD, SILVER
 
 FLOWS: tuple[Flow, ...] = (*bronze.FLOWS, *silver.FLOWS, *gold.FLOWS)
 LAYERS = (BRONZE, SILVER, GOLD)
+LANDING_SOURCES = ("registered_users", "gym_logins", "kafka_multiplex", "date_lookup")
+
+
+def landing_folders(config: PipelineConfig) -> list[str]:
+    """The landing folders the bronze streams watch; they must exist before the streams start."""
+    return [config.landing_path(source) for source in LANDING_SOURCES]
 
 
 @dataclass

@@ -166,10 +166,13 @@ def workouts(parsed: DataFrame) -> DataFrame:
 
 
 def completed_workouts(events: DataFrame, max_workout_hours: int) -> DataFrame:
-    """Workouts with both a start and a stop, start < end < start + max length, whatever the arrival order."""
+    """Workouts with both a start and a stop, start < end < start + max length, whatever the arrival order.
+
+    The start is the earliest start event and the end the latest stop (a re-sent event changes nothing).
+    """
     paired = events.groupBy(*WORKOUT_KEY).agg(
         F.min(F.when(F.col("action") == "start", F.col("time"))).alias("start_time"),
-        F.min(F.when(F.col("action") == "stop", F.col("time"))).alias("end_time"),
+        F.max(F.when(F.col("action") == "stop", F.col("time"))).alias("end_time"),
     )
     ends_after_start = F.col("end_time") > F.col("start_time")
     within_max_length = F.col("end_time") < F.col("start_time") + F.expr(f"INTERVAL {int(max_workout_hours)} HOURS")

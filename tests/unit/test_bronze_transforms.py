@@ -1,0 +1,84 @@
+"""Bronze rules: malformed rows and records go to quarantine with a reason; Kafka record dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from fitlake.transforms import bronze
+
+STAMPS = "load_time TIMESTAMP, source_file STRING"
+
+
+def test_csv_rows_get_a_reason_for_each_problem(spark):
+    rows = spark.createDataFrame(
+        [
+            (1, 10, "aa", 1.0, None),
+            (None, None, None, None, "bad,row"),
+            (None, 10, "aa", 1.0, None),
+        ],
+        bronze.REGISTERED_USERS_CSV,
+    )
+    reasons = [
+        r[bronze.REASON] for r in bronze.with_reason(rows, bronze.REGISTERED_USERS_REQUIRED, "CSV row").collect()
+    ]
+    assert reasons == [None, "malformed CSV row", "missing user_id"]
+
+
+def test_quarantine_keeps_the_raw_text_and_the_good_rows_keep_their_columns(spark):
+    schema = f"{bronze.GYM_LOGINS_CSV}, {STAMPS}"
+    now = dt.datetime(2026, 1, 1)
+    rows = spark.createDataFrame(
+        [("aa", 1, 10.0, 20.0, None, now, "f.csv"), (None, None, None, None, "x,y,z,w,v", now, "f.csv")], schema
+    )
+    checked = bronze.with_reason(rows, bronze.GYM_LOGINS_REQUIRED, "CSV row")
+    columns = ("mac_address", "gym", "login", "logout")
+    assert bronze.good_rows(checked, columns).count() == 1
+    bad = bronze.quarantined(checked, "gym_logins_bz", bronze.csv_raw(columns)).first()
+    assert (bad.source, bad.raw, bad.reason, bad.source_file) == (
+        "gym_logins_bz",
+        "x,y,z,w,v",
+        "malformed CSV row",
+        "f.csv",
+    )
+
+
+def test_kafka_records_need_their_fields_and_a_known_topic(spark):
+    rows = spark.createDataFrame(
+        [
+            ("k", "{}", "bpm", 0, 1, 1678451168000, None),
+            ("k", "{}", "payments", 0, 2, 1678451168000, None),
+            ("k", None, "bpm", 0, 3, 1678451168000, None),
+            (None, None, None, None, None, None, "not a record"),
+        ],
+        bronze.KAFKA_RECORD_JSON,
+    )
+    reasons = [r[bronze.REASON] for r in bronze.kafka_with_reason(rows).collect()]
+    assert reasons == [None, "unknown topic payments", "missing value", "malformed Kafka record"]
+
+
+def test_kafka_timestamps_in_seconds_and_milliseconds_give_the_same_date(spark):
+    rows = spark.createDataFrame([(1678406399,), (1678406399000,), (1678406400500,)], "timestamp BIGINT")
+    dates = [
+        r.d for r in rows.select(F.to_date(F.timestamp_seconds(bronze.epoch_seconds("timestamp"))).alias("d")).collect()
+    ]
+    assert dates == [dt.date(2023, 3, 9), dt.date(2023, 3, 9), dt.date(2023, 3, 10)]
+
+
+def test_kafka_records_take_week_part_from_the_calendar_with_a_fallback(spark):
+    now = dt.datetime(2026, 1, 1)
+    records = spark.createDataFrame(
+        [("k", "{}", "bpm", 0, 1, 1678451168000, now, "f"), ("k", "{}", "bpm", 0, 2, 1700000000, now, "f")],
+        f"key STRING, value STRING, topic STRING, partition INT, offset BIGINT, timestamp BIGINT, {STAMPS}",
+    )
+    calendar = spark.createDataFrame([(dt.date(2023, 3, 10), "2023-10")], "date DATE, week_part STRING")
+    result = bronze.kafka_records(records, calendar).orderBy("offset")
+    assertDataFrameEqual(
+        result.select("offset", "date", "week_part"),
+        spark.createDataFrame(
+            [(1, dt.date(2023, 3, 10), "2023-10"), (2, dt.date(2023, 11, 14), "2023-46")],
+            "offset BIGINT, date DATE, week_part STRING",
+        ),
+    )

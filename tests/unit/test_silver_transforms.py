@@ -1,0 +1,180 @@
+"""Silver rules on small DataFrames: payload quarantine, full-precision times, workouts, readings, bins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from fitlake.transforms import silver
+from fitlake.transforms.bronze import REASON
+
+RECORD = "value STRING, topic STRING, partition INT, offset BIGINT"
+T0 = 1678451168  # 2023-03-10 12:26:08 UTC
+
+
+def ts(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).replace(tzinfo=None)
+
+
+def records(spark, topic, *values):
+    return spark.createDataFrame(
+        [(v if isinstance(v, str) else json.dumps(v), topic, 0, i) for i, v in enumerate(values)], RECORD
+    )
+
+
+def test_payloads_that_do_not_parse_or_lack_key_fields_are_quarantined_with_a_reason(spark):
+    parsed = silver.parse_bpm(
+        records(spark, "bpm", {"device_id": 1, "time": T0, "heartrate": 60}, "not json", {"time": T0, "heartrate": 1})
+    )
+    assert [r[REASON] for r in parsed.orderBy("offset").collect()] == [
+        None,
+        "value is not a JSON document",
+        "missing device_id",
+    ]
+    bad = silver.quarantined(parsed, "heart_rate").orderBy("offset").collect()
+    assert [(b.source, b.raw) for b in bad] == [
+        ("heart_rate", "not json"),
+        ("heart_rate", '{"time": 1678451168, "heartrate": 1}'),
+    ]
+
+
+def test_invalid_enumerations_are_quarantined(spark):
+    parsed = silver.parse_workout(
+        records(spark, "workout", {"user_id": 1, "workout_id": 2, "timestamp": T0, "action": "pause", "session_id": 3})
+    )
+    assert parsed.first()[REASON] == "action must be one of start, stop, got pause"
+
+
+def test_integer_and_decimal_epochs_are_the_same_instant_at_full_precision(spark):
+    parsed = silver.parse_bpm(
+        records(
+            spark,
+            "bpm",
+            '{"device_id": 1, "time": 1678451168, "heartrate": 60}',
+            '{"device_id": 2, "time": 1678451168.0, "heartrate": 60}',
+        )
+    )
+    times = {r.device_id: r.time for r in silver.heart_rate(parsed).collect()}
+    assert times[1] == times[2] == ts(T0)
+
+
+def test_a_65_minute_workout_lasts_exactly_65_minutes(spark):
+    parsed = silver.parse_workout(
+        records(
+            spark,
+            "workout",
+            {"user_id": 1, "workout_id": 1, "timestamp": T0, "action": "start", "session_id": 1},
+            {"user_id": 1, "workout_id": 1, "timestamp": T0 + 3900.0, "action": "stop", "session_id": 1},
+        )
+    )
+    completed = silver.completed_workouts(silver.workouts(parsed), 3)
+    minutes = completed.select(((F.unix_micros("end_time") - F.unix_micros("start_time")) / 60e6).alias("m")).first().m
+    assert minutes == 65.0
+
+
+def test_heart_rate_validity(spark):
+    parsed = silver.parse_bpm(
+        records(
+            spark,
+            "bpm",
+            {"device_id": 1, "time": T0, "heartrate": 0},
+            {"device_id": 1, "time": T0 + 1, "heartrate": 61},
+        )
+    )
+    assert [r.valid for r in silver.heart_rate(parsed).orderBy("time").collect()] == [False, True]
+
+
+EVENTS = "user_id BIGINT, workout_id BIGINT, time TIMESTAMP, action STRING, session_id BIGINT"
+
+
+def test_completed_workouts_pair_start_and_stop_whatever_the_order_within_the_bound(spark):
+    events = spark.createDataFrame(
+        [
+            (1, 1, ts(T0 + 600), "stop", 10),  # stop listed before its start
+            (1, 1, ts(T0), "start", 10),
+            (1, 2, ts(T0), "start", 20),  # no stop
+            (1, 3, ts(T0), "start", 30),
+            (1, 3, ts(T0 + 3 * 3600), "stop", 30),  # exactly 3 h: not below the bound
+            (1, 4, ts(T0), "start", 40),
+            (1, 4, ts(T0 + 3 * 3600 - 1), "stop", 40),
+            (1, 5, ts(T0 + 60), "start", 50),
+            (1, 5, ts(T0), "stop", 50),  # stop before start in time
+        ],
+        EVENTS,
+    )
+    completed = silver.completed_workouts(events, 3)
+    assert sorted(r.workout_id for r in completed.collect()) == [1, 4]
+
+
+def test_workout_bpm_takes_valid_readings_of_the_registered_device_inside_the_window(spark):
+    completed = spark.createDataFrame(
+        [(1, 7, 70, ts(T0), ts(T0 + 600))],
+        "user_id BIGINT, workout_id BIGINT, session_id BIGINT, start_time TIMESTAMP, end_time TIMESTAMP",
+    )
+    users = spark.createDataFrame(
+        [(1, 100, "aa", ts(T0 - 9999))],
+        "user_id BIGINT, device_id BIGINT, mac_address STRING, registration_timestamp TIMESTAMP",
+    )
+    readings = spark.createDataFrame(
+        [
+            (100, ts(T0), 90.0, True),  # at start: excluded
+            (100, ts(T0 + 1), 91.0, True),
+            (100, ts(T0 + 600), 92.0, True),  # at end: included
+            (100, ts(T0 + 601), 93.0, True),
+            (100, ts(T0 + 300), -1.0, False),
+            (200, ts(T0 + 300), 94.0, True),  # another device
+        ],
+        "device_id BIGINT, time TIMESTAMP, heartrate DOUBLE, valid BOOLEAN",
+    )
+    rows = silver.workout_bpm(completed, readings, users)
+    assert sorted(r.heartrate for r in rows.collect()) == [91.0, 92.0]
+
+
+@pytest.mark.parametrize(
+    ("dob", "label"),
+    [
+        ("2008-01-02", "under 18"),
+        ("2008-01-01", "18-25"),
+        ("2001-01-02", "18-25"),
+        ("2001-01-01", "25-35"),
+        ("1981-06-30", "35-45"),
+        ("1931-01-01", "95+"),
+    ],
+)
+def test_age_bins_on_a_fixed_as_of_date(spark, dob, label):
+    profiles = spark.createDataFrame(
+        [(1, dt.date.fromisoformat(dob), "F", "Oslo", "NO")],
+        "user_id BIGINT, dob DATE, gender STRING, city STRING, state STRING",
+    )
+    assert silver.user_bins(profiles, dt.date(2026, 1, 1)).first().age == label
+
+
+def test_profile_updates_older_than_a_delete_do_not_survive(spark):
+    upserts = spark.createDataFrame([(1, ts(T0)), (2, ts(T0)), (3, ts(T0 + 10))], "user_id BIGINT, updated TIMESTAMP")
+    tombstones = spark.createDataFrame([(1, ts(T0 + 5)), (3, ts(T0 + 5))], "user_id BIGINT, deleted TIMESTAMP")
+    assert sorted(r.user_id for r in silver.newer_than_tombstone(upserts, tombstones).collect()) == [2, 3]
+
+
+def test_bins_changes_take_the_last_change_per_user(spark):
+    changes = spark.createDataFrame(
+        [
+            (1, dt.date(1990, 1, 1), "F", "Oslo", "NO", "insert", 1),
+            (1, dt.date(1990, 1, 1), "F", "Bergen", "NO", "update_postimage", 2),
+            (2, dt.date(1990, 1, 1), "M", "Oslo", "NO", "insert", 1),
+            (2, dt.date(1990, 1, 1), "M", "Oslo", "NO", "delete", 3),
+        ],
+        "user_id BIGINT, dob DATE, gender STRING, city STRING, state STRING, "
+        "_change_type STRING, _commit_version BIGINT",
+    )
+    result = silver.bins_changes(changes, dt.date(2026, 1, 1))
+    assertDataFrameEqual(
+        result,
+        spark.createDataFrame(
+            [(1, "35-45", "F", "Bergen", "NO", False), (2, "35-45", "M", "Oslo", "NO", True)],
+            "user_id BIGINT, age STRING, gender STRING, city STRING, state STRING, _deleted BOOLEAN",
+        ),
+    )
