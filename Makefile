@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## The main job: run the demo end to end on local Spark + Delta.
+## The main job: the pipeline demo end to end on local Spark + Delta (set 1, batch run, test, set 2,
+## batch run, test, the gold tables).
 demo: setup
 	$(BIN)/fitlake demo
 

@@ -1,0 +1,90 @@
+"""Config as validated data: unknown keys, missing values and bad names fail with file, key and what is expected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fitlake.config import CONFIG_DIR, LOCAL_CATALOG, load_config
+from fitlake.errors import ConfigError
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    for env in ("dev", "qa", "prod"):
+        shutil.copy(CONFIG_DIR / f"{env}.toml", tmp_path / f"{env}.toml")
+    return tmp_path
+
+
+def edit(config_dir: Path, old: str, new: str) -> None:
+    path = config_dir / "dev.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize("env", ["dev", "qa", "prod"])
+def test_every_shipped_environment_loads(spark, env):
+    config = load_config(spark, env, age_as_of="2026-01-01")
+    assert config.environment == env and config.max_workout_hours == 3
+    assert config.catalog == LOCAL_CATALOG  # locally: the session catalog, whatever the file says
+    assert config.landing.startswith("file:") and config.landing.endswith("/landing")
+    assert config.table("silver", "users") == "spark_catalog.silver.users"
+
+
+def test_on_databricks_the_files_catalog_and_storage_are_used(spark, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "18.0")
+    config = load_config(spark, "prod")
+    assert config.catalog == "fitlake_prod"
+    assert config.landing.startswith("abfss://landing@fitlakeprod")
+
+
+def test_widget_values_override_the_file(spark):
+    config = load_config(spark, "dev", landing="file:/tmp/x", processing_time="5 seconds", age_as_of="2020-02-29")
+    assert (config.landing, config.processing_time, config.age_as_of) == (
+        "file:/tmp/x",
+        "5 seconds",
+        dt.date(2020, 2, 29),
+    )
+
+
+def test_age_as_of_defaults_to_today(spark):
+    assert load_config(spark, "dev").age_as_of == dt.datetime.now(dt.timezone.utc).date()
+
+
+def test_unknown_environment(spark):
+    with pytest.raises(ConfigError, match="dev, qa, prod"):
+        load_config(spark, "dev; DROP CATALOG prod")
+
+
+def test_unknown_key_names_file_and_key(spark, config_dir):
+    edit(config_dir, "max_workout_hours = 3", "max_workout_hours = 3\nmax_workout_hour = 4")
+    with pytest.raises(ConfigError, match=r"dev.toml: unknown key pipeline.max_workout_hour"):
+        load_config(spark, "dev", config_dir=config_dir)
+
+
+def test_missing_value_names_file_key_and_type(spark, config_dir):
+    edit(config_dir, "max_workout_hours = 3\n", "")
+    with pytest.raises(ConfigError, match=r"dev.toml: pipeline.max_workout_hours is missing \(int expected\)"):
+        load_config(spark, "dev", config_dir=config_dir)
+
+
+def test_wrong_type(spark, config_dir):
+    edit(config_dir, "max_workout_hours = 3", 'max_workout_hours = "3"')
+    with pytest.raises(ConfigError, match="must be a int"):
+        load_config(spark, "dev", config_dir=config_dir)
+
+
+def test_catalog_name_must_be_an_identifier(spark, config_dir):
+    edit(config_dir, 'name = "fitlake_dev"', 'name = "dev`; DROP"')
+    with pytest.raises(ConfigError, match="Invalid catalog name"):
+        load_config(spark, "dev", config_dir=config_dir)
+
+
+@pytest.mark.parametrize(("field", "value"), [("processing_time", "soon"), ("age_as_of", "01/01/2026")])
+def test_bad_widget_values(spark, field, value):
+    with pytest.raises(ConfigError):
+        load_config(spark, "dev", **{field: value})
