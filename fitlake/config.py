@@ -36,6 +36,8 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "storage": {"landing": str, "checkpoints": str},
     "pipeline": {"processing_time": str, "max_workout_hours": int, "age_as_of": str},
 }
+# Sections other modules read and validate themselves (Unity Catalog objects, grants, deployment).
+_VALIDATED_ELSEWHERE = {"governance": "fitlake.governance", "deployment": "fitlake.governance"}
 _INTERVAL = re.compile(r"^\d+(\.\d+)?\s+(second|seconds|minute|minutes|hour|hours)$")
 
 
@@ -113,8 +115,9 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _validate(raw: dict[str, Any], path: Path) -> None:
     for section in raw:
-        if section not in _SCHEMA:
-            raise ConfigError(f"{path}: unknown section [{section}]; expected {', '.join(_SCHEMA)}.")
+        if section not in _SCHEMA and section not in _VALIDATED_ELSEWHERE:
+            expected = ", ".join([*_SCHEMA, *_VALIDATED_ELSEWHERE])
+            raise ConfigError(f"{path}: unknown section [{section}]; expected {expected}.")
     for section, keys in _SCHEMA.items():
         values = raw.get(section)
         if not isinstance(values, dict):

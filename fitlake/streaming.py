@@ -110,21 +110,34 @@ def apply_changes(
     spark: SparkSession, changes: DataFrame, table: str, keys: Sequence[str], target_condition: str | None = None
 ) -> None:
     """Make ``table`` reflect ``changes``: one row per key with a boolean ``_deleted``; a deleted key is removed,
-    any other is inserted or replaced by the source row (which is the newest state, computed by the caller)."""
+    any other is inserted, or replaced by the source row (the newest state, computed by the caller) when it
+    differs, so an unchanged row writes nothing and its change feed stays quiet."""
     columns = [c for c in changes.columns if c != "_deleted"]
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     if target_condition:
         on += f" AND ({target_condition})"
     values = {f"`{c}`": f"s.`{c}`" for c in columns}
+    differs = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in columns if c not in keys) or "FALSE"
     (
         DeltaTable.forName(spark, table)
         .alias("t")
         .merge(changes.alias("s"), on)
         .whenMatchedDelete(condition="s._deleted")
-        .whenMatchedUpdate(set=values)
+        .whenMatchedUpdate(condition=differs, set=values)
         .whenNotMatchedInsert(condition="NOT s._deleted", values=values)
         .execute()
     )
+
+
+def delete_matching(
+    spark: SparkSession, doomed: DataFrame, table: str, keys: Sequence[str], target_condition: str | None = None
+) -> None:
+    """Delete the rows of ``table`` whose ``keys`` appear in ``doomed``."""
+    on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    if target_condition:
+        on += f" AND ({target_condition})"
+    source = doomed.select(*keys).distinct()
+    DeltaTable.forName(spark, table).alias("t").merge(source.alias("s"), on).whenMatchedDelete().execute()
 
 
 def delete_older(spark: SparkSession, tombstones: DataFrame, table: str, key: str, deleted: str, updated: str) -> None:

@@ -12,7 +12,7 @@ from fitlake.tables import BRONZE, SILVER
 from fitlake.transforms import bronze
 
 
-def _csv_flow(source: str, schema: str, required: tuple[str, ...]) -> Flow:
+def _csv_flow(source: str, schema: str, required: tuple[str, ...], times: tuple[str, ...]) -> Flow:
     columns = tuple(c.split()[0] for c in schema.split(", ") if not c.startswith(bronze.CORRUPT))
     table_name = f"{source}_bz"
 
@@ -21,7 +21,8 @@ def _csv_flow(source: str, schema: str, required: tuple[str, ...]) -> Flow:
         checkpoint = config.checkpoint(f"{BRONZE}/{table_name}")
 
         def handle(batch: DataFrame, batch_id: int) -> None:
-            checked = bronze.with_reason(batch, required, "CSV row").persist()
+            epochs = [bronze.not_an_epoch(column) for column in times]
+            checked = bronze.with_reason(batch, required, "CSV row", epochs).persist()
             try:
                 app_id = batch_app_id(batch.sparkSession, checkpoint)
                 append_once(bronze.good_rows(checked, columns), table, app_id, batch_id)
@@ -64,7 +65,12 @@ def _kafka_flow() -> Flow:
 
 
 FLOWS = (
-    _csv_flow("registered_users", bronze.REGISTERED_USERS_CSV, bronze.REGISTERED_USERS_REQUIRED),
-    _csv_flow("gym_logins", bronze.GYM_LOGINS_CSV, bronze.GYM_LOGINS_REQUIRED),
+    _csv_flow(
+        "registered_users",
+        bronze.REGISTERED_USERS_CSV,
+        bronze.REGISTERED_USERS_REQUIRED,
+        bronze.REGISTERED_USERS_TIMES,
+    ),
+    _csv_flow("gym_logins", bronze.GYM_LOGINS_CSV, bronze.GYM_LOGINS_REQUIRED, bronze.GYM_LOGINS_TIMES),
     _kafka_flow(),
 )

@@ -7,6 +7,8 @@ whose user lost their profile is removed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
@@ -20,12 +22,12 @@ from fitlake.transforms.silver import WORKOUT_KEY
 
 
 def _source(spark: SparkSession, config: PipelineConfig) -> DataFrame:
-    readings = read_changes(spark, config.table(SILVER, "workout_bpm"), ("insert",))
+    readings = read_changes(spark, config.table(SILVER, "workout_bpm"), ("insert", "delete"))
     bins = read_changes(spark, config.table(SILVER, "user_bins"), ("insert", "update_postimage", "delete"))
     return gold.summary_probes(readings, bins)
 
 
-def _summary(config: PipelineConfig) -> callable:
+def _summary(config: PipelineConfig) -> Callable[[DataFrame, int], None]:
     def handle(batch: DataFrame, _batch_id: int) -> None:
         spark = batch.sparkSession
         readings = spark.table(config.table(SILVER, "workout_bpm"))

@@ -23,6 +23,7 @@ from fitlake.streaming import (
     append_once,
     apply_changes,
     bounds,
+    delete_matching,
     delete_older,
     for_each_batch,
     merge_into,
@@ -32,6 +33,7 @@ from fitlake.tables import BRONZE, SILVER
 from fitlake.transforms import silver
 
 Handler = Callable[[DataFrame, int], None]
+WORKOUT_READING_KEY = ("user_id", "workout_id", "session_id", "time")
 Source = Callable[[SparkSession, PipelineConfig], DataFrame]
 HandlerFactory = Callable[[PipelineConfig, str], Handler]
 
@@ -127,18 +129,28 @@ def _completed_workouts(config: PipelineConfig, _checkpoint: str) -> Handler:
         nearby = spark.table(config.table(SILVER, "workouts")).where(
             F.col("time").between(F.expr(f"TIMESTAMP'{lo}' - {reach}"), F.expr(f"TIMESTAMP'{hi}' + {reach}"))
         )
-        touched = nearby.join(batch.select(*silver.WORKOUT_KEY).distinct(), list(silver.WORKOUT_KEY), "left_semi")
-        completed = silver.completed_workouts(touched, config.max_workout_hours)
-        window = f"t.start_time BETWEEN TIMESTAMP'{lo}' - {reach} AND TIMESTAMP'{hi}' + {reach}"
-        merge_into(spark, completed, config.table(SILVER, "completed_workouts"), MergeSpec(silver.WORKOUT_KEY), window)
+        keys = batch.select(*silver.WORKOUT_KEY).distinct()
+        touched = nearby.join(keys, list(silver.WORKOUT_KEY), "left_semi")
+        # The stored completion stands for the events seen before (its start is their earliest start, its
+        # end their latest stop), however far from this batch they lie. Matching by key alone scans this
+        # one-row-per-workout table; the events table is only read inside the window above.
+        table = config.table(SILVER, "completed_workouts")
+        stored = spark.table(table).join(keys, list(silver.WORKOUT_KEY), "left_semi")
+        events = touched.unionByName(silver.completion_as_events(stored))
+        # Recomputed: a later stop moves the end; a stop past the bound means it is no workout at all.
+        changes = silver.completion_changes(keys, silver.completed_workouts(events, config.max_workout_hours))
+        apply_changes(spark, changes, table, silver.WORKOUT_KEY)
 
     return handle
 
 
 def _workout_bpm_source(spark: SparkSession, config: PipelineConfig) -> DataFrame:
-    """New readings, newly completed workouts and new or changed registrations, as one stream of probes."""
+    """New readings, completed workouts that appeared, changed or ended, and new or changed registrations,
+    as one stream of probes."""
     readings = read_changes(spark, config.table(SILVER, "heart_rate"), ("insert",))
-    completed = read_changes(spark, config.table(SILVER, "completed_workouts"), ("insert",))
+    completed = read_changes(
+        spark, config.table(SILVER, "completed_workouts"), ("insert", "update_postimage", "delete")
+    )
     registered = read_changes(spark, config.table(SILVER, "users"))
     return silver.workout_probes(readings, completed, registered)
 
@@ -150,6 +162,7 @@ def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
         completed = spark.table(config.table(SILVER, "completed_workouts"))
         probes = batch.persist()
         try:
+            _forget_stale_readings(spark, config, probes)
             reading_span = bounds(probes.where(F.col("kind") == "reading"), "time")
             candidates = completed.where(F.lit(False))
             if reading_span is not None:
@@ -164,15 +177,29 @@ def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
                 lo, hi = span
                 window = F.col("time").between(F.lit(lo).cast("timestamp"), F.lit(hi).cast("timestamp"))
                 readings = spark.table(config.table(SILVER, "heart_rate")).where(window)
-                rows = silver.workout_bpm(affected, readings, users)
-                spec = MergeSpec(("user_id", "workout_id", "session_id", "time"))
+                # Insert, or update a row whose workout's start or end moved (a later stop arrived).
+                rows = silver.workout_bpm(affected, readings, users).withColumn("_deleted", F.lit(False))
                 target_window = f"t.time BETWEEN TIMESTAMP'{lo}' AND TIMESTAMP'{hi}'"
-                merge_into(spark, rows, config.table(SILVER, "workout_bpm"), spec, target_window)
+                apply_changes(spark, rows, config.table(SILVER, "workout_bpm"), WORKOUT_READING_KEY, target_window)
             affected.unpersist()
         finally:
             probes.unpersist()
 
     return handle
+
+
+def _forget_stale_readings(spark: SparkSession, config: PipelineConfig, probes: DataFrame) -> None:
+    """Delete workout_bpm rows that no longer hold: those of workouts no longer complete, and all rows of
+    users whose registered device changed (they are recomputed from the new device right after)."""
+    table = config.table(SILVER, "workout_bpm")
+    ended = probes.where(F.col("kind") == "ended")
+    span = bounds(ended, "start_time", "end_time")
+    if span is not None:
+        window = f"t.start_time BETWEEN TIMESTAMP'{span[0]}' AND TIMESTAMP'{span[1]}'"
+        delete_matching(spark, ended, table, silver.WORKOUT_KEY, window)
+    changed_users = probes.where(F.col("kind") == "user_changed")
+    if not changed_users.isEmpty():
+        delete_matching(spark, changed_users, table, ["user_id"])
 
 
 def _user_bins(config: PipelineConfig, _checkpoint: str) -> Handler:

@@ -32,16 +32,39 @@ DATE_LOOKUP_JSON = (
 REGISTERED_USERS_REQUIRED = ("user_id", "device_id", "mac_address", "registration_timestamp")
 GYM_LOGINS_REQUIRED = ("mac_address", "gym", "login")
 KAFKA_REQUIRED = ("value", "topic", "partition", "offset", "timestamp")
+# Epoch-seconds columns of each CSV source (checked for range before they become timestamps).
+REGISTERED_USERS_TIMES = ("registration_timestamp",)
+GYM_LOGINS_TIMES = ("login", "logout")
 
 
-def with_reason(df: DataFrame, required: Sequence[str], what: str, extra: Column | None = None) -> DataFrame:
+# A check: (a condition that is true when a row is bad, the reason to record for it).
+Check = tuple[Column, Column]
+
+
+def first_reason(checks: Sequence[Check]) -> Column:
+    """The reason of the first failed check, or null when every check passes."""
+    reason = F.lit(None).cast("string")
+    for failed, text in reversed(checks):
+        reason = F.when(failed, text).otherwise(reason)
+    return reason
+
+
+def not_an_epoch(column: str, limit: float = EPOCH_SECONDS_BELOW) -> Check:
+    """A check that ``column`` is a plausible epoch (0 <= value < limit, not NaN).
+
+    Without it an absurd value (1e17, NaN) would make ``timestamp_seconds`` overflow or yield a null key,
+    which fails the whole micro-batch on every replay instead of quarantining one row.
+    """
+    value = F.col(column).cast("double")
+    name = column.split(".")[-1]
+    return (F.isnan(value) | (value < 0) | (value >= limit), F.lit(f"{name} is not an epoch time"))
+
+
+def with_reason(df: DataFrame, required: Sequence[str], what: str, extra: Sequence[Check] = ()) -> DataFrame:
     """Add ``_reason``: null for a good row, else why it goes to quarantine (first problem found)."""
     checks = [(F.col(CORRUPT).isNotNull(), F.lit(f"malformed {what}"))]
     checks += [(F.col(name).isNull(), F.lit(f"missing {name}")) for name in required]
-    reason = extra if extra is not None else F.lit(None).cast("string")
-    for failed, text in reversed(checks):
-        reason = F.when(failed, text).otherwise(reason)
-    return df.withColumn(REASON, reason)
+    return df.withColumn(REASON, first_reason([*checks, *extra]))
 
 
 def good_rows(df: DataFrame, columns: Sequence[str]) -> DataFrame:
@@ -72,11 +95,10 @@ def kafka_raw() -> Column:
 
 
 def kafka_with_reason(df: DataFrame) -> DataFrame:
-    unknown_topic = F.when(
-        F.col("topic").isNotNull() & ~F.col("topic").isin(*TOPICS),
-        F.concat(F.lit("unknown topic "), F.col("topic")),
-    )
-    return with_reason(df, KAFKA_REQUIRED, "Kafka record", extra=unknown_topic)
+    unknown_topic = (~F.col("topic").isin(*TOPICS), F.concat(F.lit("unknown topic "), F.col("topic")))
+    # Milliseconds up to the same horizon as seconds: below 1e11 s = 1e14 ms.
+    timestamp = not_an_epoch("timestamp", EPOCH_SECONDS_BELOW * 1000)
+    return with_reason(df, KAFKA_REQUIRED, "Kafka record", extra=(unknown_topic, timestamp))
 
 
 def epoch_seconds(column: str) -> Column:

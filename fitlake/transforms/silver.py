@@ -6,12 +6,13 @@ float rounds today's epochs to 128-second steps and would corrupt every duration
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from fitlake.transforms.bronze import CORRUPT, REASON
+from fitlake.transforms.bronze import CORRUPT, REASON, Check, first_reason, not_an_epoch
 
 USER_INFO_PAYLOAD = (
     "user_id BIGINT, update_type STRING, timestamp DOUBLE, dob STRING, sex STRING, gender STRING, "
@@ -43,17 +44,14 @@ AGE_BINS = (
 )
 
 
-def parse_payload(records: DataFrame, schema: str, required: tuple[str, ...], extra: Column | None = None) -> DataFrame:
+def parse_payload(records: DataFrame, schema: str, required: tuple[str, ...], extra: Sequence[Check] = ()) -> DataFrame:
     """Bronze Kafka records with their JSON ``value`` parsed into ``p``, and ``_reason`` for the bad ones."""
     parsed = records.withColumn(
         "p", F.from_json("value", schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT})
     )
     checks = [(F.col(f"p.{CORRUPT}").isNotNull() | F.col("p").isNull(), F.lit("value is not a JSON document"))]
     checks += [(F.col(f"p.{name}").isNull(), F.lit(f"missing {name}")) for name in required]
-    reason = extra if extra is not None else F.lit(None).cast("string")
-    for failed, text in reversed(checks):
-        reason = F.when(failed, text).otherwise(reason)
-    return parsed.withColumn(REASON, reason)
+    return parsed.withColumn(REASON, first_reason([*checks, *extra]))
 
 
 def quarantined(parsed: DataFrame, source: str) -> DataFrame:
@@ -69,29 +67,30 @@ def quarantined(parsed: DataFrame, source: str) -> DataFrame:
     )
 
 
-def not_one_of(column: str, allowed: tuple[str, ...]) -> Column:
-    return F.when(
-        F.col(column).isNotNull() & ~F.col(column).isin(*allowed),
-        F.concat(F.lit(f"{column.split('.')[-1]} must be one of {', '.join(allowed)}, got "), F.col(column)),
-    )
+def not_one_of(column: str, allowed: tuple[str, ...]) -> Check:
+    message = F.concat(F.lit(f"{column.split('.')[-1]} must be one of {', '.join(allowed)}, got "), F.col(column))
+    return (~F.col(column).isin(*allowed), message)
+
+
+def _dob(column: str) -> Column:
+    # try_ variant: an unparseable date is a quarantine reason, not an error that fails the batch (ANSI mode).
+    return F.to_date(F.try_to_timestamp(F.col(column), F.lit("MM/dd/yyyy")))
 
 
 def parse_user_info(records: DataFrame) -> DataFrame:
-    return parse_payload(
-        records, USER_INFO_PAYLOAD, ("user_id", "update_type", "timestamp"), not_one_of("p.update_type", UPDATE_TYPES)
-    )
+    bad_dob = (F.col("p.dob").isNotNull() & _dob("p.dob").isNull(), F.lit("dob is not a MM/dd/yyyy date"))
+    checks = (not_one_of("p.update_type", UPDATE_TYPES), not_an_epoch("p.timestamp"), bad_dob)
+    return parse_payload(records, USER_INFO_PAYLOAD, ("user_id", "update_type", "timestamp"), checks)
 
 
 def parse_bpm(records: DataFrame) -> DataFrame:
-    return parse_payload(records, BPM_PAYLOAD, ("device_id", "time", "heartrate"))
+    return parse_payload(records, BPM_PAYLOAD, ("device_id", "time", "heartrate"), (not_an_epoch("p.time"),))
 
 
 def parse_workout(records: DataFrame) -> DataFrame:
+    checks = (not_one_of("p.action", WORKOUT_ACTIONS), not_an_epoch("p.timestamp"))
     return parse_payload(
-        records,
-        WORKOUT_PAYLOAD,
-        ("user_id", "workout_id", "timestamp", "action", "session_id"),
-        not_one_of("p.action", WORKOUT_ACTIONS),
+        records, WORKOUT_PAYLOAD, ("user_id", "workout_id", "timestamp", "action", "session_id"), checks
     )
 
 
@@ -121,7 +120,7 @@ def profile_events(parsed: DataFrame) -> DataFrame:
     """Good user_info payloads: profile columns, the event's ``update_type`` and time (``updated``)."""
     return _good(parsed).select(
         F.col("p.user_id").alias("user_id"),
-        F.to_date("p.dob", "MM/dd/yyyy").alias("dob"),
+        _dob("p.dob").alias("dob"),
         F.col("p.sex").alias("sex"),
         F.col("p.gender").alias("gender"),
         F.col("p.first_name").alias("first_name"),
@@ -256,11 +255,39 @@ def _probe(df: DataFrame, kind: str, **columns: Column) -> DataFrame:
 
 
 def workout_probes(readings: DataFrame, completed: DataFrame, registered: DataFrame) -> DataFrame:
-    """What can make new workout_bpm rows, in one shape: a valid reading, a completed workout, a registration."""
+    """What can change workout_bpm, in one shape, from the change feeds of heart_rate, completed_workouts and
+    users: a valid reading; a workout that completed or changed (``workout``) or is no longer complete
+    (``ended``); a new registration (``user``) or one whose device changed (``user_changed``)."""
+    workout_columns = {c: F.col(c) for c in (*WORKOUT_KEY, "start_time", "end_time")}
+    is_deleted = F.col("_change_type") == "delete"
+    is_update = F.col("_change_type") == "update_postimage"
     return (
         _probe(readings.where(F.col("valid")), "reading", device_id=F.col("device_id"), time=F.col("time"))
-        .unionByName(_probe(completed, "workout", **{c: F.col(c) for c in (*WORKOUT_KEY, "start_time", "end_time")}))
-        .unionByName(_probe(registered, "user", user_id=F.col("user_id")))
+        .unionByName(_probe(completed.where(~is_deleted), "workout", **workout_columns))
+        .unionByName(_probe(completed.where(is_deleted), "ended", **workout_columns))
+        .unionByName(_probe(registered.where(~is_update), "user", user_id=F.col("user_id")))
+        .unionByName(_probe(registered.where(is_update), "user_changed", user_id=F.col("user_id")))
+    )
+
+
+def completion_as_events(completed: DataFrame) -> DataFrame:
+    """Stored completed workouts as the start and stop events they summarise (workouts' columns)."""
+    as_event = [
+        completed.select(*WORKOUT_KEY, F.col(column).alias("time"), F.lit(action).alias("action"))
+        for column, action in (("start_time", "start"), ("end_time", "stop"))
+    ]
+    return as_event[0].unionByName(as_event[1]).select("user_id", "workout_id", "time", "action", "session_id")
+
+
+def completion_changes(keys: DataFrame, completed: DataFrame) -> DataFrame:
+    """completed_workouts rows for ``keys`` with ``_deleted`` where the workout is (no longer) complete."""
+    k, c = keys.alias("k"), completed.alias("c")
+    same_workout = [F.col(f"k.{name}") == F.col(f"c.{name}") for name in WORKOUT_KEY]
+    return k.join(c, on=same_workout[0] & same_workout[1] & same_workout[2], how="left").select(
+        *[F.col(f"k.{name}").alias(name) for name in WORKOUT_KEY],
+        F.col("c.start_time").alias("start_time"),
+        F.col("c.end_time").alias("end_time"),
+        F.col("c.user_id").isNull().alias("_deleted"),
     )
 
 
@@ -285,7 +312,7 @@ def affected_workouts(
         .join(readings, on=(F.col("r.device_id") == F.col("u.device_id")) & during_workout, how="left_semi")
         .select(*[F.col(f"c.{name}").alias(name) for name in columns])
     )
-    new_users = probes.where(F.col("kind") == "user").select("user_id")
+    new_users = probes.where(F.col("kind").isin("user", "user_changed")).select("user_id")
     from_users = completed.join(new_users, on="user_id", how="left_semi").select(*columns)
     return from_workouts.unionByName(from_readings).unionByName(from_users).distinct()
 

@@ -189,6 +189,52 @@ def test_workouts_that_complete_before_their_user_registers_get_their_readings(l
     assert summary_row(lake).num_recordings == 1
 
 
+def test_a_later_stop_moves_the_end_and_one_past_the_bound_ends_the_workout(lake):
+    lake.land(
+        "registered_users",
+        [f"{USER},{DEVICE},{MAC},{T0 - 86400}"],
+        "user_id,device_id,mac_address,registration_timestamp",
+    )
+    lake.kafka(
+        profile("new", T0 - 100),
+        workout("start", T0),
+        workout("stop", T0 + 600),
+        bpm(T0 + 60, 90.0),
+        bpm(T0 + 900, 120.0),
+    )
+    lake.run()
+    assert summary_row(lake).num_recordings == 1
+    lake.kafka(workout("stop", T0 + 1200))  # a later stop: the workout now ends at T0 + 1200
+    lake.run()
+    completed = lake.rows("silver.completed_workouts").first()
+    assert completed.end_time.timestamp() == T0 + 1200
+    assert {r.end_time.timestamp() for r in lake.rows("silver.workout_bpm").collect()} == {T0 + 1200}
+    assert (summary_row(lake).num_recordings, summary_row(lake).max_bpm) == (2, 120.0)
+    lake.kafka(workout("stop", T0 + 4 * 3600))  # the latest stop is past the 3-hour bound: not a workout
+    lake.run()
+    assert lake.rows("silver.completed_workouts").count() == 0
+    assert lake.rows("silver.workout_bpm").count() == 0
+    assert lake.rows("gold.workout_bpm_summary").count() == 0
+
+
+def test_an_earlier_registration_with_another_device_replaces_the_workout_readings(lake):
+    header = "user_id,device_id,mac_address,registration_timestamp"
+    lake.land("registered_users", [f"{USER},{DEVICE},{MAC},{T0 - 100}"], header)
+    lake.kafka(
+        profile("new", T0 - 100),
+        workout("start", T0),
+        workout("stop", T0 + 600),
+        bpm(T0 + 60, 90.0),
+        bpm(T0 + 60, 70.0, device=200),
+    )
+    lake.run()
+    assert summary_row(lake).min_bpm == 90.0
+    lake.land("registered_users", [f"{USER},200,{MAC},{T0 - 5000}"], header)  # earlier: device 200 wins
+    lake.run()
+    assert [r.heartrate for r in lake.rows("silver.workout_bpm").collect()] == [70.0]
+    assert (summary_row(lake).num_recordings, summary_row(lake).min_bpm) == (1, 70.0)
+
+
 def test_a_replayed_micro_batch_writes_nothing_twice(lake, tmp_path):
     """A crash after a batch's writes but before its commit: Spark replays the batch on restart."""
     lake.land(

@@ -82,3 +82,14 @@ def test_kafka_records_take_week_part_from_the_calendar_with_a_fallback(spark):
             "offset BIGINT, date DATE, week_part STRING",
         ),
     )
+
+
+def test_absurd_times_in_csv_rows_and_kafka_records_are_quarantined(spark):
+    rows = spark.createDataFrame([(1, 10, "aa", 1e17, None)], bronze.REGISTERED_USERS_CSV)
+    epochs = [bronze.not_an_epoch(c) for c in bronze.REGISTERED_USERS_TIMES]
+    checked = bronze.with_reason(rows, bronze.REGISTERED_USERS_REQUIRED, "CSV row", epochs)
+    assert checked.first()[bronze.REASON] == "registration_timestamp is not an epoch time"
+    record = spark.createDataFrame(
+        [("k", "{}", "bpm", 0, 1, 9_000_000_000_000_000_000, None)], bronze.KAFKA_RECORD_JSON
+    )
+    assert bronze.kafka_with_reason(record).first()[bronze.REASON] == "timestamp is not an epoch time"

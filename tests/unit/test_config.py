@@ -88,3 +88,9 @@ def test_catalog_name_must_be_an_identifier(spark, config_dir):
 def test_bad_widget_values(spark, field, value):
     with pytest.raises(ConfigError):
         load_config(spark, "dev", **{field: value})
+
+
+def test_unknown_section_names_file_and_section(spark, config_dir):
+    edit(config_dir, "[pipeline]", "[pipelines]\nx = 1\n\n[pipeline]")
+    with pytest.raises(ConfigError, match=r"dev.toml: unknown section \[pipelines\]"):
+        load_config(spark, "dev", config_dir=config_dir)

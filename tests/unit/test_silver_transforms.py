@@ -178,3 +178,25 @@ def test_bins_changes_take_the_last_change_per_user(spark):
             "user_id BIGINT, age STRING, gender STRING, city STRING, state STRING, _deleted BOOLEAN",
         ),
     )
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"device_id": 1, "time": 1e17, "heartrate": 60}, "time is not an epoch time"),
+        ('{"device_id": 1, "time": NaN, "heartrate": 60}', "time is not an epoch time"),
+        ({"device_id": 1, "time": -5, "heartrate": 60}, "time is not an epoch time"),
+    ],
+)
+def test_absurd_event_times_are_quarantined_not_fatal(spark, payload, reason):
+    parsed = silver.parse_bpm(records(spark, "bpm", payload))
+    assert parsed.first()[REASON] == reason
+    assert silver.heart_rate(parsed).count() == 0  # and the good-row path does not fail on it
+
+
+@pytest.mark.parametrize("dob", ["1990-06-15", "13/45/1990"])
+def test_an_unparseable_date_of_birth_is_quarantined_not_fatal(spark, dob):
+    event = {"user_id": 1, "update_type": "new", "timestamp": T0, "dob": dob}
+    parsed = silver.parse_user_info(records(spark, "user_info", event))
+    assert parsed.first()[REASON] == "dob is not a MM/dd/yyyy date"
+    assert silver.profile_events(parsed).count() == 0
