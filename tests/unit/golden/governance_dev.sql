@@ -1,0 +1,15 @@
+CREATE EXTERNAL LOCATION IF NOT EXISTS fitlake_dev_landing URL 'abfss://landing@fitlakedev.dfs.core.windows.net/fitlake' WITH (STORAGE CREDENTIAL fitlake_dev_mi);
+CREATE EXTERNAL LOCATION IF NOT EXISTS fitlake_dev_checkpoints URL 'abfss://checkpoints@fitlakedev.dfs.core.windows.net/fitlake' WITH (STORAGE CREDENTIAL fitlake_dev_mi);
+CREATE EXTERNAL LOCATION IF NOT EXISTS fitlake_dev_managed URL 'abfss://managed@fitlakedev.dfs.core.windows.net/fitlake' WITH (STORAGE CREDENTIAL fitlake_dev_mi);
+CREATE CATALOG IF NOT EXISTS fitlake_dev MANAGED LOCATION 'abfss://managed@fitlakedev.dfs.core.windows.net/fitlake';
+CREATE SCHEMA IF NOT EXISTS fitlake_dev.bronze;
+CREATE SCHEMA IF NOT EXISTS fitlake_dev.silver;
+CREATE SCHEMA IF NOT EXISTS fitlake_dev.gold;
+GRANT ALL PRIVILEGES ON CATALOG fitlake_dev TO `fitlake-engineers`;
+GRANT READ FILES, WRITE FILES ON EXTERNAL LOCATION fitlake_dev_landing TO `fitlake-engineers`;
+GRANT USE CATALOG ON CATALOG fitlake_dev TO `fitlake-analysts`;
+GRANT USE SCHEMA, SELECT ON SCHEMA fitlake_dev.gold TO `fitlake-analysts`;
+ALTER CATALOG fitlake_dev OWNER TO `00000000-0000-0000-0000-000000000001`;
+ALTER EXTERNAL LOCATION fitlake_dev_landing OWNER TO `00000000-0000-0000-0000-000000000001`;
+ALTER EXTERNAL LOCATION fitlake_dev_checkpoints OWNER TO `00000000-0000-0000-0000-000000000001`;
+ALTER EXTERNAL LOCATION fitlake_dev_managed OWNER TO `00000000-0000-0000-0000-000000000001`;

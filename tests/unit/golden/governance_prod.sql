@@ -1,0 +1,15 @@
+CREATE EXTERNAL LOCATION IF NOT EXISTS fitlake_prod_landing URL 'abfss://landing@fitlakeprod.dfs.core.windows.net/fitlake' WITH (STORAGE CREDENTIAL fitlake_prod_mi);
+CREATE EXTERNAL LOCATION IF NOT EXISTS fitlake_prod_checkpoints URL 'abfss://checkpoints@fitlakeprod.dfs.core.windows.net/fitlake' WITH (STORAGE CREDENTIAL fitlake_prod_mi);
+CREATE EXTERNAL LOCATION IF NOT EXISTS fitlake_prod_managed URL 'abfss://managed@fitlakeprod.dfs.core.windows.net/fitlake' WITH (STORAGE CREDENTIAL fitlake_prod_mi);
+CREATE CATALOG IF NOT EXISTS fitlake_prod MANAGED LOCATION 'abfss://managed@fitlakeprod.dfs.core.windows.net/fitlake';
+CREATE SCHEMA IF NOT EXISTS fitlake_prod.bronze;
+CREATE SCHEMA IF NOT EXISTS fitlake_prod.silver;
+CREATE SCHEMA IF NOT EXISTS fitlake_prod.gold;
+GRANT USE CATALOG, USE SCHEMA, SELECT, BROWSE ON CATALOG fitlake_prod TO `fitlake-engineers`;
+GRANT READ FILES ON EXTERNAL LOCATION fitlake_prod_landing TO `fitlake-engineers`;
+GRANT USE CATALOG ON CATALOG fitlake_prod TO `fitlake-analysts`;
+GRANT USE SCHEMA, SELECT ON SCHEMA fitlake_prod.gold TO `fitlake-analysts`;
+ALTER CATALOG fitlake_prod OWNER TO `00000000-0000-0000-0000-000000000003`;
+ALTER EXTERNAL LOCATION fitlake_prod_landing OWNER TO `00000000-0000-0000-0000-000000000003`;
+ALTER EXTERNAL LOCATION fitlake_prod_checkpoints OWNER TO `00000000-0000-0000-0000-000000000003`;
+ALTER EXTERNAL LOCATION fitlake_prod_managed OWNER TO `00000000-0000-0000-0000-000000000003`;

@@ -1,0 +1,15 @@
+CREATE EXTERNAL LOCATION IF NOT EXISTS fitlake_qa_landing URL 'abfss://landing@fitlakeqa.dfs.core.windows.net/fitlake' WITH (STORAGE CREDENTIAL fitlake_qa_mi);
+CREATE EXTERNAL LOCATION IF NOT EXISTS fitlake_qa_checkpoints URL 'abfss://checkpoints@fitlakeqa.dfs.core.windows.net/fitlake' WITH (STORAGE CREDENTIAL fitlake_qa_mi);
+CREATE EXTERNAL LOCATION IF NOT EXISTS fitlake_qa_managed URL 'abfss://managed@fitlakeqa.dfs.core.windows.net/fitlake' WITH (STORAGE CREDENTIAL fitlake_qa_mi);
+CREATE CATALOG IF NOT EXISTS fitlake_qa MANAGED LOCATION 'abfss://managed@fitlakeqa.dfs.core.windows.net/fitlake';
+CREATE SCHEMA IF NOT EXISTS fitlake_qa.bronze;
+CREATE SCHEMA IF NOT EXISTS fitlake_qa.silver;
+CREATE SCHEMA IF NOT EXISTS fitlake_qa.gold;
+GRANT USE CATALOG, USE SCHEMA, SELECT, BROWSE ON CATALOG fitlake_qa TO `fitlake-engineers`;
+GRANT READ FILES ON EXTERNAL LOCATION fitlake_qa_landing TO `fitlake-engineers`;
+GRANT USE CATALOG ON CATALOG fitlake_qa TO `fitlake-analysts`;
+GRANT USE SCHEMA, SELECT ON SCHEMA fitlake_qa.gold TO `fitlake-analysts`;
+ALTER CATALOG fitlake_qa OWNER TO `00000000-0000-0000-0000-000000000002`;
+ALTER EXTERNAL LOCATION fitlake_qa_landing OWNER TO `00000000-0000-0000-0000-000000000002`;
+ALTER EXTERNAL LOCATION fitlake_qa_checkpoints OWNER TO `00000000-0000-0000-0000-000000000002`;
+ALTER EXTERNAL LOCATION fitlake_qa_managed OWNER TO `00000000-0000-0000-0000-000000000002`;
