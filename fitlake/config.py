@@ -72,10 +72,7 @@ def load_config(
     config_dir: Path = CONFIG_DIR,
 ) -> PipelineConfig:
     """Load and validate the environment's config; non-empty arguments (widget values) override it."""
-    if environment not in ENVIRONMENTS:
-        raise ConfigError(f"environment must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}.")
-    path = config_dir / f"{environment}.toml"
-    raw = _read(path)
+    path, raw = read_environment_file(environment, config_dir)
     _validate(raw, path)
     pipeline = raw["pipeline"]
     config = PipelineConfig(
@@ -104,11 +101,15 @@ def load_config(
     return replace(config, **overrides)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_environment_file(environment: str, config_dir: Path = CONFIG_DIR) -> tuple[Path, dict[str, Any]]:
+    """The environment's TOML file, parsed but not validated (each reader validates its own sections)."""
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"environment must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}.")
+    path = config_dir / f"{environment}.toml"
     if not path.is_file():
         raise ConfigError(f"Config file {path} is missing: add one per environment ({', '.join(ENVIRONMENTS)}).")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return path, tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from error
 

@@ -3,11 +3,10 @@ file and the key, and says what is expected."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-from fitlake.config import CONFIG_DIR, ENVIRONMENTS
+from fitlake.config import CONFIG_DIR, read_environment_file
 from fitlake.errors import ConfigError
 from fitlake.governance.model import (
     CATALOG,
@@ -30,15 +29,10 @@ from fitlake.governance.model import (
 )
 from fitlake.tables import SCHEMAS
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 
 def load_governance(environment: str, *, config_dir: Path = CONFIG_DIR) -> Governance:
     """The environment's ``[governance]`` section, validated; a ``ConfigError`` names the file and key."""
-    path, raw = _read(environment, config_dir)
+    path, raw = read_environment_file(environment, config_dir)
     section = _table(path, raw.get("governance"), "governance", _GOVERNANCE_KEYS)
     catalog = checked_name(_string(path, raw.get("catalog"), "catalog", "name"), f"{path}: catalog.name")
     storage = {key: _string(path, raw.get("storage"), "storage", key) for key in ("landing", "checkpoints")}
@@ -78,7 +72,7 @@ def load_governance(environment: str, *, config_dir: Path = CONFIG_DIR) -> Gover
 
 def load_deployment(environment: str, *, config_dir: Path = CONFIG_DIR) -> Deployment:
     """The environment's ``[deployment]`` section: workspace folder and job compute, validated."""
-    path, raw = _read(environment, config_dir)
+    path, raw = read_environment_file(environment, config_dir)
     section = _table(path, raw.get("deployment"), "deployment", {"workspace_folder": str, "compute": dict})
     compute = _table(path, section["compute"], "deployment.compute", _COMPUTE_KEYS)
     folder = section["workspace_folder"]
@@ -104,18 +98,6 @@ _GOVERNANCE_KEYS = {
 }
 _GRANT_KEYS = {"principal": str, "securable": str, "name": str, "privileges": list}
 _COMPUTE_KEYS = {"spark_version": str, "node_type_id": str, "num_workers": int, "data_security_mode": str}
-
-
-def _read(environment: str, config_dir: Path) -> tuple[Path, dict[str, Any]]:
-    if environment not in ENVIRONMENTS:
-        raise ConfigError(f"environment must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}.")
-    path = config_dir / f"{environment}.toml"
-    if not path.is_file():
-        raise ConfigError(f"Config file {path} is missing: add one per environment ({', '.join(ENVIRONMENTS)}).")
-    try:
-        return path, tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path} is not valid TOML: {error}") from error
 
 
 def _table(path: Path, value: Any, key: str, fields: dict[str, type], optional: tuple[str, ...] = ()) -> dict:
