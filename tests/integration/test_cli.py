@@ -75,3 +75,24 @@ def test_a_malformed_parameter_is_a_clear_error(tmp_path):
     result = fitlake("notebook", str(DEMO), "-p", "novalue", "--data-root", str(tmp_path))
     assert result.returncode == 2
     assert "must look like name=value" in result.stderr
+
+
+def test_generate_writes_sets_and_manifests(tmp_path):
+    result = fitlake("generate", str(tmp_path / "sets"), "--users", "14", "--days", "2", "--seed", "11")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("set1", "set2", "manifest_set1.json", "manifest_set2.json"):
+        assert (tmp_path / "sets" / name).exists()
+    assert json.loads((tmp_path / "sets" / "manifest_set2.json").read_text())["spec"]["users"] == 14
+
+
+def test_produce_lands_a_set_in_the_environments_landing_zone(tmp_path):
+    result = fitlake("produce", "--set", "1", "--data-root", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    landing = tmp_path / "dev" / "dbfs" / "fitlake" / "landing"
+    assert sorted(p.name for p in landing.iterdir()) == [
+        "date_lookup",
+        "gym_logins",
+        "kafka_multiplex",
+        "registered_users",
+    ]
+    assert not list(landing.rglob(".*")), "no half-copied hidden files are left behind"
