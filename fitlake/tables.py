@@ -139,13 +139,6 @@ TABLES: tuple[TableSpec, ...] = (
 )
 
 
-def spec(schema: str, name: str) -> TableSpec:
-    for table in TABLES:
-        if (table.schema, table.name) == (schema, name):
-            return table
-    raise KeyError(f"{schema}.{name}")
-
-
 def schema_ddl(config: PipelineConfig) -> list[str]:
     return [f"CREATE SCHEMA IF NOT EXISTS {config.catalog}.{schema}" for schema in SCHEMAS]
 
