@@ -8,6 +8,7 @@ root, so the same notebook runs in both places.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, replace
@@ -29,7 +30,24 @@ else:  # pragma: no cover - Python 3.10
 ENVIRONMENTS = ("dev", "qa", "prod")
 RUN_MODES = ("batch", "continuous")
 LOCAL_CATALOG = "spark_catalog"
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+CONFIG_DIR_ENV_VAR = "FITLAKE_CONFIG_DIR"
+PACKAGED_CONFIG = "_config"  # where a built wheel carries a copy of config/ (fitlake.deployment.wheel)
+
+
+def _config_dir() -> Path:
+    """Where the environment files are: ``$FITLAKE_CONFIG_DIR``, else the repo's ``config/`` (a checkout, an
+    editable install or a Databricks Git folder), else the copy packaged in the wheel (a job cluster)."""
+    override = os.environ.get(CONFIG_DIR_ENV_VAR)
+    if override:
+        return Path(override).expanduser().resolve()
+    package = Path(__file__).resolve().parent
+    # The repo is recognised by its pyproject.toml: site-packages may hold an unrelated top-level config/.
+    if (package.parent / "pyproject.toml").is_file() and (package.parent / "config").is_dir():
+        return package.parent / "config"
+    return package / PACKAGED_CONFIG
+
+
+CONFIG_DIR = _config_dir()
 
 _SCHEMA: dict[str, dict[str, type]] = {
     "catalog": {"name": str},

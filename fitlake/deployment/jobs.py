@@ -1,0 +1,157 @@
+"""The two workflow jobs as Jobs API 2.1 settings (the body of ``jobs/create``, ``new_settings`` of
+``jobs/reset``), rendered per environment from ``[deployment]`` of ``config/<env>.toml``.
+
+- ``fitlake-<env>``: one notebook task running ``notebooks/05_driver`` on a job cluster, with job
+  parameters named like the driver's widgets (``environment``, ``run_mode`` ...), so a run can override any
+  of them and each defaults to the widget's own default (``environment`` to the job's environment).
+- ``fitlake-<env>-integration-test``: producer set 1 -> driver (batch) -> test set 1 -> producer set 2 ->
+  driver -> test set 2, chained with ``depends_on`` on one shared job cluster; ages are binned as of the
+  shipped sets' manifest date, so the test notebook's expected values hold.
+
+Every task installs the fitlake wheel (``fitlake.deployment.wheel``) from the workspace folder: that is how
+the deployed notebooks ``import fitlake``. The reviewed rendering of every environment is committed under
+``pipelines/jobs/``; a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fitlake import __version__
+from fitlake.config import CONFIG_DIR
+from fitlake.governance import Deployment, load_deployment
+from fitlake.sample.generator import shipped_sets_dir
+
+JOB_CLUSTER_KEY = "fitlake"
+# The driver's widgets and their defaults (notebooks/01_config and 05_driver); a test parses the notebooks
+# and fails when the two drift apart. ``environment`` defaults to the job's own environment instead.
+DRIVER_WIDGETS: dict[str, str] = {
+    "environment": "dev",
+    "landing": "",
+    "processing_time": "",
+    "age_as_of": "",
+    "run_mode": "batch",
+    "layers": "bronze,silver,gold",
+    "run_timeout_seconds": "0",
+}
+NOTEBOOKS = {"driver": "notebooks/05_driver", "producer": "notebooks/06_producer", "test": "notebooks/07_test"}
+
+
+def pipeline_job_name(environment: str) -> str:
+    return f"fitlake-{environment}"
+
+
+def integration_test_job_name(environment: str) -> str:
+    return f"fitlake-{environment}-integration-test"
+
+
+def wheel_name() -> str:
+    """The file name pip requires for the package's wheel (pure Python, any platform)."""
+    return f"fitlake-{__version__}-py3-none-any.whl"
+
+
+def wheel_workspace_path(deployment: Deployment) -> str:
+    return f"{deployment.workspace_folder}/wheels/{wheel_name()}"
+
+
+def render_jobs(environment: str, *, config_dir: Path = CONFIG_DIR) -> dict[str, dict[str, Any]]:
+    """Job name -> Jobs API 2.1 settings, for both jobs of ``environment``."""
+    deployment = load_deployment(environment, config_dir=config_dir)
+    return {
+        pipeline_job_name(environment): pipeline_job(deployment),
+        integration_test_job_name(environment): integration_test_job(deployment),
+    }
+
+
+def pipeline_job(deployment: Deployment) -> dict[str, Any]:
+    """The scheduled-or-manual pipeline job: the driver notebook with every widget as a job parameter."""
+    defaults = {**DRIVER_WIDGETS, "environment": deployment.environment}
+    return {
+        "name": pipeline_job_name(deployment.environment),
+        "tags": _tags(deployment),
+        # Two runs at once would share the stream checkpoints.
+        "max_concurrent_runs": 1,
+        "parameters": [{"name": name, "default": value} for name, value in defaults.items()],
+        "job_clusters": [_job_cluster(deployment)],
+        "tasks": [_notebook_task(deployment, "driver", "driver", {})],
+    }
+
+
+def integration_test_job(deployment: Deployment) -> dict[str, Any]:
+    """Producer, driver and test notebook for set 1, then for set 2, one task after the other."""
+    steps = []
+    for sample_set in ("1", "2"):
+        steps += [
+            (f"produce_set{sample_set}", "producer", {"set": sample_set}),
+            (f"run_set{sample_set}", "driver", {"run_mode": "batch"}),
+            (f"test_set{sample_set}", "test", {"set": sample_set}),
+        ]
+    tasks = []
+    for index, (key, notebook, arguments) in enumerate(steps):
+        task = _notebook_task(deployment, key, notebook, arguments)
+        if index:
+            task = {"task_key": key, "depends_on": [{"task_key": steps[index - 1][0]}], **_without_key(task)}
+        tasks.append(task)
+    return {
+        "name": integration_test_job_name(deployment.environment),
+        "tags": _tags(deployment),
+        "max_concurrent_runs": 1,
+        # Job parameters reach every task; ``set`` and ``run_mode`` differ per task, so they are task parameters.
+        "parameters": [
+            {"name": "environment", "default": deployment.environment},
+            {"name": "age_as_of", "default": _manifest_age_as_of()},
+        ],
+        "job_clusters": [_job_cluster(deployment)],
+        "tasks": tasks,
+    }
+
+
+def to_json(settings: dict[str, Any]) -> str:
+    """The stable text form used for the golden files and for the CLI's ``--json-file``."""
+    return json.dumps(settings, indent=2) + "\n"
+
+
+def _tags(deployment: Deployment) -> dict[str, str]:
+    return {"project": "fitlake", "environment": deployment.environment}
+
+
+def _job_cluster(deployment: Deployment) -> dict[str, Any]:
+    compute = deployment.compute
+    return {
+        "job_cluster_key": JOB_CLUSTER_KEY,
+        "new_cluster": {
+            "spark_version": compute.spark_version,
+            "node_type_id": compute.node_type_id,
+            "num_workers": compute.num_workers,
+            "data_security_mode": compute.data_security_mode,
+            # The pipeline's event times and date bins assume UTC (as the local runtime does).
+            "spark_conf": {"spark.sql.session.timeZone": "UTC"},
+        },
+    }
+
+
+def _notebook_task(deployment: Deployment, key: str, notebook: str, arguments: dict[str, str]) -> dict[str, Any]:
+    notebook_task: dict[str, Any] = {
+        "notebook_path": f"{deployment.workspace_folder}/{NOTEBOOKS[notebook]}",
+        "source": "WORKSPACE",
+    }
+    if arguments:
+        notebook_task["base_parameters"] = arguments
+    return {
+        "task_key": key,
+        "job_cluster_key": JOB_CLUSTER_KEY,
+        "notebook_task": notebook_task,
+        "libraries": [{"whl": wheel_workspace_path(deployment)}],
+    }
+
+
+def _without_key(task: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in task.items() if name != "task_key"}
+
+
+def _manifest_age_as_of() -> str:
+    """The date the shipped sets' expected ages are computed on (their manifests hold it)."""
+    manifest = json.loads((shipped_sets_dir() / "manifest_set1.json").read_text(encoding="utf-8"))
+    return manifest["age_as_of"]
