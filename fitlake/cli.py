@@ -3,7 +3,7 @@
 ``fitlake notebook PATH -p name=value`` runs any notebook with widget values; ``fitlake run`` runs the
 driver; ``fitlake demo`` runs the whole demo (set 1, batch run, test, set 2, batch run, test); ``fitlake
 sql`` queries an environment's tables; ``fitlake produce`` / ``generate`` handle sample data; ``fitlake
-jars`` resolves and caches Spark's JVM packages.
+jars`` resolves and caches Spark's JVM packages; ``fitlake deploy`` deploys to a Databricks workspace.
 """
 
 from __future__ import annotations
@@ -81,7 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     deps.add_argument(
         "--via-mvn", action="store_true", help="pre-fetch with mvn into ~/.m2 first (where only mvn reaches Maven)"
     )
+    _add_deploy(commands)
     return parser
+
+
+def _add_deploy(commands: argparse._SubParsersAction) -> None:
+    deploy = commands.add_parser(
+        "deploy", help="deploy notebooks, setup, the wheel and the jobs to a Databricks workspace (legacy CLI)"
+    )
+    deploy.add_argument("--environment", "--env", required=True, choices=ENVIRONMENTS, dest="environment")
+    deploy.add_argument("--run-integration-test", action="store_true", help="run the integration-test job and wait")
+    deploy.add_argument("--wait-minutes", type=float, default=60, help="how long to wait for that run (default 60)")
+    deploy.add_argument("--poll-seconds", type=float, default=30, help="how often to ask for its state (default 30)")
+    deploy.add_argument("--wheel", type=Path, help="a built fitlake wheel (default: build one from this checkout)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_notebook(args)
         if args.command == "jars":
             return _jars(args)
-        handlers = {"run": _run, "produce": _produce, "demo": _demo, "sql": _sql, "generate": _generate}
+        handlers = {
+            "run": _run, "produce": _produce, "demo": _demo, "sql": _sql, "generate": _generate, "deploy": _deploy,
+        }  # fmt: skip
         return handlers[args.command](args)
     except NotebookCellError as error:
         print(f"\nFAILED: {error.notebook}, cell {error.cell}\n{error.traceback_text}", file=sys.stderr)
@@ -212,6 +226,28 @@ def _generate(args: argparse.Namespace) -> int:
     sets = generate(replace(SampleSpec(), **overrides), Path(args.out))
     for number, folder in sets.items():
         print(f"set {number}: {folder}")
+    return 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    """Exit 1 when a deployment step or the integration test fails (2 stays for usage and config errors)."""
+    from fitlake.deployment import DeploymentError
+    from fitlake.deployment.deploy import DeployOptions, deploy
+
+    options = DeployOptions(
+        environment=args.environment,
+        repo=repo_root(),
+        wheel=args.wheel,
+        run_integration_test=args.run_integration_test,
+        wait_minutes=args.wait_minutes,
+        poll_seconds=args.poll_seconds,
+    )
+    try:
+        deploy(options)
+    except DeploymentError as error:
+        print(f"\nDEPLOY FAILED ({args.environment}): {error}", file=sys.stderr)
+        return 1
+    print(f"Deployed {args.environment}.")
     return 0
 
 
