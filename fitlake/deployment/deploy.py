@@ -101,7 +101,7 @@ def create_or_reset(cli: LegacyCli, name: str, settings: dict[str, Any], scratch
     settings_file = scratch / f"{name}.json"
     settings_file.write_text(json.dumps(settings))
     if matches:
-        cli.jobs("jobs", "reset", "--job-id", str(matches[0]), "--json-file", str(settings_file))
+        cli.jobs("jobs", "reset", "--job-id", str(matches[0]), "--json-file", str(settings_file), prints_json=False)
         return matches[0]
     return int(cli.jobs("jobs", "create", "--json-file", str(settings_file))["job_id"])
 

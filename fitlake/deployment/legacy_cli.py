@@ -88,9 +88,11 @@ class LegacyCli:
             raise DeploymentError(f"`databricks {' '.join(args)}` failed (exit {result.returncode}):\n{message}")
         return result.stdout
 
-    def jobs(self, *args: str) -> Any:
-        """A ``jobs``/``runs`` command on Jobs API 2.1; its JSON output, parsed."""
+    def jobs(self, *args: str, prints_json: bool = True) -> Any:
+        """A ``jobs``/``runs`` command on Jobs API 2.1; its JSON output, parsed (``jobs reset`` prints none)."""
         output = self.run(*args, f"--version={JOBS_API_VERSION}")
+        if not prints_json:
+            return None
         try:
             return json.loads(output)
         except json.JSONDecodeError as error:
