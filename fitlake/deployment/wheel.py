@@ -84,3 +84,15 @@ def _pip_wheel(stage: Path, out_dir: Path) -> None:
             f"Building the fitlake wheel failed (pip exit {result.returncode}):\n{result.stderr.strip()}\n"
             "Install the build tools with: pip install -e '.[deploy]'"
         )
+
+
+def main() -> None:
+    """``python -m fitlake.deployment.wheel [OUT_DIR]``: build the cluster wheel (CI's build stage)."""
+    from fitlake.local.layout import repo_root
+
+    out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "dist")
+    print(build_wheel(repo_root(), out_dir))
+
+
+if __name__ == "__main__":
+    main()
