@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from pyspark.sql import SparkSession
 from fitlake import platform
 from fitlake.errors import ConfigError
 from fitlake.identifiers import identifier
+from fitlake.kafka_settings import SECTION as KAFKA_SECTION
+from fitlake.kafka_settings import KafkaSettings, Secrets, local_settings, parse_section
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,6 +31,7 @@ else:  # pragma: no cover - Python 3.10
 
 ENVIRONMENTS = ("dev", "qa", "prod")
 RUN_MODES = ("batch", "continuous")
+BRONZE_SOURCES = ("files", "kafka")
 LOCAL_CATALOG = "spark_catalog"
 CONFIG_DIR_ENV_VAR = "FITLAKE_CONFIG_DIR"
 PACKAGED_CONFIG = "_config"  # where a built wheel carries a copy of config/ (fitlake.deployment.wheel)
@@ -52,10 +55,15 @@ CONFIG_DIR = _config_dir()
 _SCHEMA: dict[str, dict[str, type]] = {
     "catalog": {"name": str},
     "storage": {"landing": str, "checkpoints": str},
-    "pipeline": {"processing_time": str, "max_workout_hours": int, "age_as_of": str},
+    "pipeline": {"processing_time": str, "max_workout_hours": int, "age_as_of": str, "bronze_source": str},
+    "kafka": KAFKA_SECTION,
 }
 # Sections other modules read and validate themselves (Unity Catalog objects, grants, deployment).
-_VALIDATED_ELSEWHERE = {"governance": "fitlake.governance", "deployment": "fitlake.governance"}
+_VALIDATED_ELSEWHERE = {
+    "governance": "fitlake.governance",
+    "deployment": "fitlake.governance",
+    "extract": "fitlake.extract.config",
+}
 _INTERVAL = re.compile(r"^\d+(\.\d+)?\s+(second|seconds|minute|minutes|hour|hours)$")
 
 
@@ -68,6 +76,11 @@ class PipelineConfig:
     processing_time: str
     max_workout_hours: int
     age_as_of: date
+    # Where bronze reads Kafka records from: "files" (the landing zone) or "kafka" (the topics).
+    bronze_source: str = "files"
+    kafka: KafkaSettings = KafkaSettings(bootstrap_servers="")
+    # dbutils.secrets, for the Kafka credentials; read only when a Kafka client is built.
+    secrets: Secrets | None = field(default=None, repr=False, compare=False)
 
     def table(self, schema: str, name: str) -> str:
         """The fully qualified name ``catalog.schema.table`` (every part validated)."""
@@ -87,6 +100,9 @@ def load_config(
     landing: str = "",
     processing_time: str = "",
     age_as_of: str = "",
+    bronze_source: str = "",
+    kafka_bootstrap_servers: str = "",
+    secrets: Secrets | None = None,
     config_dir: Path = CONFIG_DIR,
 ) -> PipelineConfig:
     """Load and validate the environment's config; non-empty arguments (widget values) override it."""
@@ -101,6 +117,9 @@ def load_config(
         processing_time=_interval(pipeline["processing_time"], path),
         max_workout_hours=_positive(pipeline["max_workout_hours"], "pipeline.max_workout_hours", path),
         age_as_of=_as_of(pipeline["age_as_of"], f"{path}: pipeline.age_as_of"),
+        bronze_source=_bronze_source(pipeline["bronze_source"], f"{path}: pipeline.bronze_source"),
+        kafka=parse_section(raw["kafka"], path),
+        secrets=secrets,
     )
     if not platform.on_databricks():
         config = replace(
@@ -108,7 +127,12 @@ def load_config(
             catalog=LOCAL_CATALOG,
             landing=platform.storage_path(spark, "landing"),
             checkpoints=platform.storage_path(spark, "checkpoints"),
+            kafka=local_settings(spark, config.kafka, kafka_bootstrap_servers),
         )
+    elif kafka_bootstrap_servers:
+        config = replace(config, kafka=replace(config.kafka, bootstrap_servers=kafka_bootstrap_servers))
+    if bronze_source:
+        config = replace(config, bronze_source=_bronze_source(bronze_source, "the bronze_source widget"))
     overrides: dict[str, Any] = {}
     if landing:
         overrides["landing"] = landing
@@ -151,6 +175,12 @@ def _validate(raw: dict[str, Any], path: Path) -> None:
                 raise ConfigError(
                     f"{path}: {section}.{key} must be a {kind.__name__}, got {type(values[key]).__name__}."
                 )
+
+
+def _bronze_source(value: str, where: str) -> str:
+    if value not in BRONZE_SOURCES:
+        raise ConfigError(f"{where}: {value!r} must be one of {', '.join(BRONZE_SOURCES)}.")
+    return value
 
 
 def _interval(value: str, where: Any) -> str:

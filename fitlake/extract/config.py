@@ -1,0 +1,156 @@
+"""``[extract]`` of ``config/<environment>.toml`` -> a validated ``ExtractConfig``.
+
+On Databricks the JDBC URL, driver and secret names come from the file. Locally (no Databricks) the source
+is the embedded SQLite database file under the environment's data root, with no credentials, so the same
+notebook runs in both places; the ``jdbc_url`` and ``jdbc_driver`` widgets (``--jdbc-url``, ``--jdbc-driver``)
+point it anywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from fitlake import platform
+from fitlake.config import CONFIG_DIR, read_environment_file
+from fitlake.errors import ConfigError
+from fitlake.extract.schema import LANDING_COLUMNS
+
+SQLITE_DRIVER = "org.sqlite.JDBC"
+# The local source database, relative to fitlake's working storage (platform.storage_path).
+LOCAL_DATABASE = "sources/fitlake.sqlite"
+
+_KEYS: dict[str, type] = {
+    "jdbc_url": str,
+    "jdbc_driver": str,
+    "secret_scope": str,
+    "user_key": str,
+    "password_key": str,
+    "overlap": int,
+    "max_rows_per_file": int,
+    "tables": dict,
+}
+_TABLE_KEYS = ("table", "mark")
+# A table or view, optionally schema- (and database-) qualified: it goes into SQL text, so nothing else.
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+SecretGetter = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """Where one landing source comes from: a table (or view) and its change column (the mark)."""
+
+    source: str
+    table: str
+    mark: str
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    jdbc_url: str
+    jdbc_driver: str
+    secret_scope: str
+    user_key: str
+    password_key: str
+    overlap: int
+    max_rows_per_file: int
+    tables: tuple[SourceTable, ...]
+
+    def table(self, source: str) -> SourceTable:
+        for table in self.tables:
+            if table.source == source:
+                return table
+        raise ConfigError(f"No [extract.tables.{source}] in the config; configured: {self.sources()}.")
+
+    def sources(self) -> str:
+        return ", ".join(table.source for table in self.tables)
+
+    def jdbc_options(self, get_secret: SecretGetter) -> dict[str, str]:
+        """Spark JDBC reader options; user and password come from secrets (never from the file)."""
+        options = {"url": self.jdbc_url, "driver": self.jdbc_driver}
+        if self.secret_scope:
+            options["user"] = get_secret(self.secret_scope, self.user_key)
+            options["password"] = get_secret(self.secret_scope, self.password_key)
+        return options
+
+
+def load_extract_config(
+    spark: SparkSession,
+    environment: str,
+    *,
+    jdbc_url: str = "",
+    jdbc_driver: str = "",
+    config_dir: Path = CONFIG_DIR,
+) -> ExtractConfig:
+    """Load and validate ``[extract]``; non-empty arguments (widget values) override it."""
+    path, raw = read_environment_file(environment, config_dir)
+    config = _parse(raw.get("extract"), path)
+    if not platform.on_databricks():
+        database = platform.storage_path(spark, LOCAL_DATABASE).removeprefix("file:")
+        config = replace(config, jdbc_url=f"jdbc:sqlite:{database}", jdbc_driver=SQLITE_DRIVER, secret_scope="")
+    if jdbc_url:
+        config = replace(config, jdbc_url=_jdbc_url(jdbc_url, "the jdbc_url widget"))
+    if jdbc_driver:
+        config = replace(config, jdbc_driver=jdbc_driver)
+    return config
+
+
+def _parse(section: Any, path: Path) -> ExtractConfig:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: section [extract] is missing (the database extract's JDBC source and tables).")
+    _check_keys(section, path)
+    if section["secret_scope"] and not (section["user_key"] and section["password_key"]):
+        raise ConfigError(f"{path}: extract.secret_scope is set, so extract.user_key and password_key must be too.")
+    if section["overlap"] < 0:
+        raise ConfigError(f"{path}: extract.overlap must be 0 or more (mark units re-read each run).")
+    if section["max_rows_per_file"] <= 0:
+        raise ConfigError(f"{path}: extract.max_rows_per_file must be a positive whole number.")
+    return ExtractConfig(
+        jdbc_url=_jdbc_url(section["jdbc_url"], f"{path}: extract.jdbc_url"),
+        jdbc_driver=section["jdbc_driver"],
+        secret_scope=section["secret_scope"],
+        user_key=section["user_key"],
+        password_key=section["password_key"],
+        overlap=section["overlap"],
+        max_rows_per_file=section["max_rows_per_file"],
+        tables=tuple(_table(source, value, path) for source, value in section["tables"].items()),
+    )
+
+
+def _check_keys(section: dict[str, Any], path: Path) -> None:
+    for key in section:
+        if key not in _KEYS:
+            raise ConfigError(f"{path}: unknown key extract.{key}; expected {', '.join(_KEYS)}.")
+    for key, kind in _KEYS.items():
+        if key not in section:
+            raise ConfigError(f"{path}: extract.{key} is missing ({kind.__name__} expected).")
+        if not isinstance(section[key], kind) or isinstance(section[key], bool):
+            raise ConfigError(f"{path}: extract.{key} must be a {kind.__name__}, got {type(section[key]).__name__}.")
+
+
+def _table(source: str, value: Any, path: Path) -> SourceTable:
+    where = f"{path}: [extract.tables.{source}]"
+    if source not in LANDING_COLUMNS:
+        raise ConfigError(f"{where}: unknown source; the extract lands {', '.join(LANDING_COLUMNS)}.")
+    if not isinstance(value, dict) or sorted(value) != sorted(_TABLE_KEYS):
+        raise ConfigError(f"{where} must have exactly the keys {', '.join(_TABLE_KEYS)}.")
+    if not isinstance(value["table"], str) or not _TABLE_NAME.match(value["table"]):
+        raise ConfigError(f"{where}: table {value['table']!r} must be a name like gym_sessions or dbo.gym_sessions.")
+    if not isinstance(value["mark"], str) or not _COLUMN_NAME.match(value["mark"]):
+        raise ConfigError(f"{where}: mark {value['mark']!r} must be a column name (letters, digits, underscores).")
+    return SourceTable(source, value["table"], value["mark"])
+
+
+def _jdbc_url(value: str, where: str) -> str:
+    if not value.startswith("jdbc:"):
+        raise ConfigError(f"{where}: {value!r} is not a JDBC URL; it must start with 'jdbc:'.")
+    if re.search(r"(?i)password=", value):
+        raise ConfigError(f"{where}: the URL holds a password; keep credentials in secrets (extract.secret_scope).")
+    return value
