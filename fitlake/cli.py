@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--via-mvn", action="store_true", help="pre-fetch with mvn into ~/.m2 first (where only mvn reaches Maven)"
     )
     _add_deploy(commands)
+    _add_extract(commands)
     return parser
 
 
@@ -96,6 +97,22 @@ def _add_deploy(commands: argparse._SubParsersAction) -> None:
     deploy.add_argument("--wheel", type=Path, help="a built fitlake wheel (default: build one from this checkout)")
 
 
+def _add_extract(commands: argparse._SubParsersAction) -> None:
+    extract = commands.add_parser("extract", help="copy new and changed database rows to the landing zone (JDBC)")
+    extract.add_argument("--landing", default="", help="landing root override (a path or URI)")
+    extract.add_argument("--jdbc-url", default="", help="source database (default: config; locally the SQLite file)")
+    extract.add_argument("--jdbc-driver", default="", help="JDBC driver class (default: config)")
+    extract.add_argument("--sources", default="", help="comma-separated: registered_users,gym_logins (default: all)")
+    _add_common(extract)
+
+    db = commands.add_parser("db", help="the local source database (SQLite): load a sample set into it")
+    db.add_argument("action", choices=("load",))
+    db.add_argument("--set", required=True, choices=("1", "2"))
+    db.add_argument("--set-dir", default="", help="folder of generated sets (default: the shipped ones)")
+    db.add_argument("--db", default="", help="the SQLite file (default: the one 'fitlake extract' reads locally)")
+    _add_common(db)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -105,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _jars(args)
         handlers = {
             "run": _run, "produce": _produce, "demo": _demo, "sql": _sql, "generate": _generate, "deploy": _deploy,
+            "extract": _extract, "db": _db,
         }  # fmt: skip
         return handlers[args.command](args)
     except NotebookCellError as error:
@@ -154,6 +172,43 @@ def _produce(args: argparse.Namespace) -> int:
     params = {"environment": args.env, "set": args.set, "set_dir": args.set_dir, "landing": args.landing}
     result = _runtime(args).run(_notebook("06_producer.py"), params)
     print(f"Landed {result.exit_value} files")
+    return 0
+
+
+def _extract(args: argparse.Namespace) -> int:
+    params = {
+        "environment": args.env,
+        "landing": args.landing,
+        "jdbc_url": args.jdbc_url,
+        "jdbc_driver": args.jdbc_driver,
+        "sources": args.sources,
+    }
+    result = _runtime(args).run(_notebook("08_extract.py"), params)
+    deliveries = json.loads(result.exit_value or "[]")
+    for delivery in deliveries:
+        print(f"{delivery['source']}: marks ({delivery['low']}, {delivery['high']}], {delivery['rows']} rows -> "
+              f"{delivery['file']}{'' if delivery['written'] else ' (already landed)'}")  # fmt: skip
+    print(f"{len(deliveries)} increment(s) landed")
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    """Load a sample set into the local SQLite source database (standard library; no Spark)."""
+    from fitlake.extract.config import LOCAL_DATABASE
+    from fitlake.platform import DBFS_ROOT
+    from fitlake.sample.database import load_set
+    from fitlake.sample.generator import shipped_sets_dir
+
+    layout = LocalLayout(resolve_data_root(args.data_root), args.env)
+    # Where storage_path(spark, LOCAL_DATABASE) points locally: the file the extract reads by default.
+    default = layout.dbfs / DBFS_ROOT.removeprefix("dbfs:/") / LOCAL_DATABASE
+    database = Path(args.db) if args.db else default
+    sets = Path(args.set_dir) if args.set_dir else shipped_sets_dir()
+    result = load_set(database, sets / f"set{args.set}")
+    print(
+        f"Set {args.set} -> {database}: {result.registrations} registrations inserted, "
+        f"{result.sessions_written} gym sessions written, {result.sessions_unchanged} unchanged"
+    )
     return 0
 
 
