@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--layers", default="bronze,silver,gold", help="comma-separated layers to run")
     run.add_argument("--timeout", default="0", help="continuous mode: stop after this many seconds (0 = never)")
     run.add_argument("--age-as-of", default="", help="date for age bins (yyyy-MM-dd; default: config)")
+    run.add_argument("--bronze-source", default="", choices=("", "files", "kafka"), help="default: config")
+    run.add_argument("--kafka-bootstrap-servers", default="", help="Kafka mode: default the local broker")
     _add_common(run)
 
     produce = commands.add_parser("produce", help="land a sample set (1 or 2) in the landing zone")
@@ -77,7 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--days", type=int)
     generate.add_argument("--seed", type=int)
 
-    deps = commands.add_parser("jars", help="resolve and cache Spark's JVM packages (Delta)")
+    kafka = commands.add_parser("kafka", help="the local Kafka broker (KRaft, one node) and a producer for it")
+    kafka.add_argument("action", choices=("start", "stop", "status", "produce"))
+    kafka.add_argument("--set", choices=("1", "2"), help="produce: the sample set to publish")
+    kafka.add_argument("--set-dir", default="", help="produce: folder of generated sets (default: the shipped ones)")
+    kafka.add_argument("--bootstrap-servers", default="", help="produce: another cluster than the local broker")
+    _add_common(kafka)
+
+    deps = commands.add_parser("jars", help="resolve and cache the JVM packages (Spark's, the Kafka broker's)")
     deps.add_argument(
         "--via-mvn", action="store_true", help="pre-fetch with mvn into ~/.m2 first (where only mvn reaches Maven)"
     )
@@ -120,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_notebook(args)
         if args.command == "jars":
             return _jars(args)
+        if args.command == "kafka":
+            return _kafka(args)
         handlers = {
             "run": _run, "produce": _produce, "demo": _demo, "sql": _sql, "generate": _generate, "deploy": _deploy,
             "extract": _extract, "db": _db,
@@ -162,6 +173,8 @@ def _run(args: argparse.Namespace) -> int:
         "layers": args.layers,
         "run_timeout_seconds": args.timeout,
         "age_as_of": args.age_as_of,
+        "bronze_source": args.bronze_source,
+        "kafka_bootstrap_servers": args.kafka_bootstrap_servers,
     }
     result = _runtime(args).run(_notebook("05_driver.py"), params)
     print(f"Exit value: {result.exit_value}")
@@ -307,10 +320,46 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _jars(args: argparse.Namespace) -> int:
-    from fitlake.local import jars
+    from fitlake.local import jars, kafka
 
     resolved = jars.ensure_jars(via_mvn=args.via_mvn or None)
     print(f"{len(resolved)} jars cached under {jars.ivy_dir()}")
+    broker = kafka.broker_jars(via_mvn=args.via_mvn or None)
+    print(f"{len(broker)} Kafka broker jars cached under {jars.ivy_dir()}")
+    return 0
+
+
+def _kafka(args: argparse.Namespace) -> int:
+    """The environment's local broker (in <data root>/<env>/kafka), and publishing a sample set to Kafka."""
+    from fitlake.local import kafka
+
+    work_dir = kafka.local_work_dir(LocalLayout(resolve_data_root(args.data_root), args.env).env_root)
+    if args.action == "start":
+        broker = kafka.start(work_dir)
+        print(f"Kafka broker running at {broker.bootstrap_servers} (pid {broker.pid}); log: {broker.log_file}")
+    elif args.action == "stop":
+        print("Kafka broker stopped." if kafka.stop(work_dir) else f"No Kafka broker was running in {work_dir}.")
+    elif args.action == "status":
+        broker = kafka.status(work_dir)
+        print(f"Running at {broker.bootstrap_servers} (pid {broker.pid})." if broker else "Not running.")
+        return 0 if broker else 3
+    else:
+        return _kafka_produce(args)
+    return 0
+
+
+def _kafka_produce(args: argparse.Namespace) -> int:
+    if not args.set:
+        raise FitlakeError("fitlake kafka produce needs --set 1 or --set 2.")
+    params = {
+        "environment": args.env,
+        "set": args.set,
+        "set_dir": args.set_dir,
+        "target": "kafka",
+        "kafka_bootstrap_servers": args.bootstrap_servers,
+    }
+    result = _runtime(args).run(_notebook("06_producer.py"), params)
+    print(f"Published {result.exit_value} records")
     return 0
 
 

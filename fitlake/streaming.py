@@ -212,6 +212,15 @@ def read_landing(spark: SparkSession, path: str, file_format: str, schema: str) 
     )
 
 
+def read_kafka(spark: SparkSession, options: dict[str, str]) -> DataFrame:
+    """A stream of Kafka records (offsets tracked by the query's checkpoint), each with ``load_time``.
+
+    ``options`` are the Kafka source's (``kafka.bootstrap.servers``, ``subscribe``, security ...); they may
+    hold a password, so they are passed to Spark and never printed (Spark redacts them in plans and the UI).
+    """
+    return spark.readStream.format("kafka").options(**options).load().withColumn("load_time", F.current_timestamp())
+
+
 def read_changes(
     spark: SparkSession, table: str, change_types: Sequence[str] = ("insert", "update_postimage")
 ) -> DataFrame:

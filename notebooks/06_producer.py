@@ -2,11 +2,18 @@
 # MAGIC %md
 # MAGIC # Producer
 # MAGIC
-# MAGIC Copies a sample set into the landing zone, as a feed arriving: set 1, then set 2. Each file is copied
-# MAGIC under a hidden name and then renamed, so a running stream never reads half a file.
+# MAGIC Delivers a sample set as a feed arriving: set 1, then set 2.
+# MAGIC
+# MAGIC - `target` **files**: copies the set into the landing zone. Each file is copied under a hidden name and
+# MAGIC   then renamed, so a running stream never reads half a file.
+# MAGIC - `target` **kafka**: publishes each record of the set's `kafka_multiplex` files to its topic (`user_info`,
+# MAGIC   `bpm`, `workout`) and partition, with its original timestamp as the Kafka CreateTime, on the cluster of
+# MAGIC   the config's `[kafka]` section (locally: the local broker). Lines that are not publishable records are
+# MAGIC   listed with the reason, never dropped silently. The other sources still arrive as files: land them with
+# MAGIC   `target` files, or from the database extract.
 # MAGIC
 # MAGIC - **Reads**: the shipped sample sets in `fitlake/sample/data/set<N>/` (or `set_dir`)
-# MAGIC - **Writes**: `<landing>/{date_lookup,registered_users,gym_logins,kafka_multiplex}/`
+# MAGIC - **Writes**: `<landing>/{date_lookup,registered_users,gym_logins,kafka_multiplex}/`, or the Kafka topics
 
 # COMMAND ----------
 
@@ -16,8 +23,10 @@
 
 dbutils.widgets.dropdown("set", "1", ["1", "2"], "Sample set")
 dbutils.widgets.text("set_dir", "", "Folder of generated sets (default: the shipped ones)")
+dbutils.widgets.dropdown("target", "files", ["files", "kafka"], "Deliver to")
 sample_set = int(dbutils.widgets.get("set"))
 set_dir = dbutils.widgets.get("set_dir")
+target = dbutils.widgets.get("target")
 
 # COMMAND ----------
 
@@ -27,6 +36,18 @@ from fitlake.producer import produce
 from fitlake.sample.generator import shipped_sets_dir
 
 sets = Path(set_dir) if set_dir else shipped_sets_dir()
-written = produce(sets / f"set{sample_set}", config.landing, dbutils.fs.cp, dbutils.fs.mv)
-print(f"Set {sample_set}: {len(written)} files landed under {config.landing}")
-dbutils.notebook.exit(str(len(written)))
+if target == "files":
+    written = produce(sets / f"set{sample_set}", config.landing, dbutils.fs.cp, dbutils.fs.mv)
+    print(f"Set {sample_set}: {len(written)} files landed under {config.landing}")
+    dbutils.notebook.exit(str(len(written)))
+
+# COMMAND ----------
+
+from fitlake import kafka_settings
+from fitlake.kafka_producer import publish_set
+
+login = kafka_settings.credentials(config.kafka, config.secrets)
+report = publish_set(sets / f"set{sample_set}", kafka_settings.python_client_config(config.kafka, login))
+print(f"Set {sample_set} to {config.kafka.bootstrap_servers}:")
+print("\n".join(report.lines()))
+dbutils.notebook.exit(str(report.total))

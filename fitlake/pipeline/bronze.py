@@ -1,13 +1,18 @@
-"""Bronze flows: landing files -> bronze tables (+ quarantine), each file exactly once."""
+"""Bronze flows: landing files (or, for the Kafka records, the topics) -> bronze tables (+ quarantine), exactly once.
+
+Each micro-batch is appended with Delta's idempotent writes keyed by the query's id and batch number, so a
+batch replayed after a crash (files re-listed, or Kafka offsets re-read from the checkpoint) writes nothing twice.
+"""
 
 from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
+from fitlake import kafka_settings, platform
 from fitlake.config import PipelineConfig
 from fitlake.pipeline.flow import Flow, batch_app_id
-from fitlake.streaming import StreamTarget, Trigger, append_once, for_each_batch, read_landing
+from fitlake.streaming import StreamTarget, Trigger, append_once, for_each_batch, read_kafka, read_landing
 from fitlake.tables import BRONZE, SILVER
 from fitlake.transforms import bronze
 
@@ -37,6 +42,15 @@ def _csv_flow(source: str, schema: str, required: tuple[str, ...], times: tuple[
     return Flow(f"{BRONZE}.{table_name}", stage=1, start=start)
 
 
+def _kafka_records(spark: SparkSession, config: PipelineConfig) -> DataFrame:
+    """Kafka records from the landing files or, with bronze_source "kafka", from the topics themselves."""
+    if config.bronze_source == "kafka":
+        login = kafka_settings.credentials(config.kafka, config.secrets)
+        options = kafka_settings.spark_source_options(config.kafka, login, shaded=platform.on_databricks())
+        return bronze.kafka_source_records(read_kafka(spark, options))
+    return read_landing(spark, config.landing_path("kafka_multiplex"), "json", bronze.KAFKA_RECORD_JSON)
+
+
 def _kafka_flow() -> Flow:
     table_name = "kafka_multiplex_bz"
     columns = ("key", "value", "topic", "partition", "offset", "timestamp")
@@ -44,7 +58,10 @@ def _kafka_flow() -> Flow:
     def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
         table, quarantine = config.table(BRONZE, table_name), config.table(BRONZE, "quarantine")
         lookup = config.table(SILVER, "date_lookup")
-        checkpoint = config.checkpoint(f"{BRONZE}/{table_name}")
+        # Each source has its own checkpoint (file listings and Kafka offsets cannot share one), so a lake
+        # can switch between them: both append to the same table, each resuming where it stopped.
+        suffix = "_from_kafka" if config.bronze_source == "kafka" else ""
+        checkpoint = config.checkpoint(f"{BRONZE}/{table_name}{suffix}")
 
         def handle(batch: DataFrame, batch_id: int) -> None:
             session = batch.sparkSession
@@ -58,7 +75,7 @@ def _kafka_flow() -> Flow:
             finally:
                 checked.unpersist()
 
-        stream = read_landing(spark, config.landing_path("kafka_multiplex"), "json", bronze.KAFKA_RECORD_JSON)
+        stream = _kafka_records(spark, config)
         return for_each_batch(stream, StreamTarget(table, checkpoint, trigger, f"{BRONZE}.{table_name}"), handle)
 
     return Flow(f"{BRONZE}.{table_name}", stage=1, start=start)

@@ -101,6 +101,29 @@ def kafka_with_reason(df: DataFrame) -> DataFrame:
     return with_reason(df, KAFKA_REQUIRED, "Kafka record", extra=(unknown_topic, timestamp))
 
 
+def kafka_source_records(df: DataFrame) -> DataFrame:
+    """Records from Structured Streaming's Kafka source in the shape the landing files give.
+
+    key and value arrive as bytes and become UTF-8 strings (a value that is not UTF-8 text fails to parse in
+    silver and is quarantined there); the record's timestamp becomes epoch milliseconds (BIGINT), as the
+    files carry it. ``source_file`` says where the record came from: ``kafka://<topic>/<partition>/<offset>``.
+    A Kafka record always has a topic, partition and offset, so only ``value`` (null for a tombstone) and the
+    timestamp (-1 or absurd when a producer set none or a wrong one) can send it to quarantine.
+    """
+    position = F.concat_ws("/", "topic", F.col("partition").cast("string"), F.col("offset").cast("string"))
+    return df.select(
+        F.col("key").cast("string").alias("key"),
+        F.col("value").cast("string").alias("value"),
+        "topic",
+        "partition",
+        "offset",
+        F.unix_millis("timestamp").alias("timestamp"),
+        F.lit(None).cast("string").alias(CORRUPT),
+        F.concat(F.lit("kafka://"), position).alias("source_file"),
+        "load_time",
+    )
+
+
 def epoch_seconds(column: str) -> Column:
     """Kafka's timestamp in epoch seconds (DOUBLE), whether it landed as milliseconds or seconds."""
     value = F.col(column).cast("double")
