@@ -28,7 +28,7 @@ sources = [part.strip() for part in dbutils.widgets.get("sources").split(",") if
 
 import json
 
-from fitlake.extract import extract_all, load_extract_config
+from fitlake.extract import deliveries_frame, extract_all, load_extract_config
 
 extract_config = load_extract_config(spark, config.environment, jdbc_url=jdbc_url, jdbc_driver=jdbc_driver)
 deliveries = extract_all(spark, config, extract_config, dbutils.fs, dbutils.secrets.get, sources)
@@ -37,5 +37,5 @@ print(f"{len(deliveries)} increment(s) from {extract_config.jdbc_url.split(';')[
 # COMMAND ----------
 
 if deliveries:
-    display(spark.createDataFrame([delivery.as_dict() for delivery in deliveries]))
+    display(deliveries_frame(spark, deliveries))
 dbutils.notebook.exit(json.dumps([delivery.as_dict() for delivery in deliveries]))

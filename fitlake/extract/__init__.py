@@ -7,6 +7,6 @@
 """
 
 from fitlake.extract.config import ExtractConfig, load_extract_config
-from fitlake.extract.run import Delivery, extract_all
+from fitlake.extract.run import Delivery, deliveries_frame, extract_all
 
-__all__ = ["Delivery", "ExtractConfig", "extract_all", "load_extract_config"]
+__all__ = ["Delivery", "ExtractConfig", "deliveries_frame", "extract_all", "load_extract_config"]

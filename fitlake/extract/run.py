@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from fitlake.config import PipelineConfig
 from fitlake.extract import jdbc
@@ -54,6 +54,14 @@ class Delivery:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+DELIVERY_DDL = "source STRING, low BIGINT, high BIGINT, rows INT, file STRING, written BOOLEAN, recovered BOOLEAN"
+
+
+def deliveries_frame(spark: SparkSession, deliveries: Sequence[Delivery]) -> DataFrame:
+    """The deliveries as a DataFrame to display (explicit schema: ``low`` is NULL for a first increment)."""
+    return spark.createDataFrame([tuple(asdict(delivery).values()) for delivery in deliveries], DELIVERY_DDL)
 
 
 def state_path(config: PipelineConfig, source: str) -> str:
