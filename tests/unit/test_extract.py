@@ -1,0 +1,150 @@
+"""The database extract's pure parts and its config: increments, names, CSV bytes, the loader, validation."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from fitlake.config import CONFIG_DIR, load_config
+from fitlake.errors import ConfigError
+from fitlake.extract.config import SQLITE_DRIVER, load_extract_config
+from fitlake.extract.increment import Increment, csv_text, read_from
+from fitlake.sample.database import load_set
+from fitlake.sample.generator import shipped_sets_dir
+
+LATE_LOGOUT_VISIT = ("14:0a:19:71:17:44", 2, 1678187793.0)
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    for env in ("dev", "qa", "prod"):
+        shutil.copy(CONFIG_DIR / f"{env}.toml", tmp_path / f"{env}.toml")
+    return tmp_path
+
+
+def edit(config_dir: Path, old: str, new: str) -> None:
+    path = config_dir / "dev.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+# --- increments -------------------------------------------------------------------------------------------
+
+
+def test_file_names_are_a_function_of_the_range_alone():
+    assert Increment("gym_logins", None, 20).file_name == "gym_logins-start-20.csv"
+    assert Increment("gym_logins", 20, 30).file_name == "gym_logins-20-30.csv"
+    assert Increment("gym_logins", 20, 30).file_name == Increment("gym_logins", 20, 30).file_name
+    assert Increment("gym_logins", 20, 30).hidden_name == ".gym_logins-20-30.csv.incoming"
+
+
+def test_an_increment_is_never_empty_or_inverted():
+    with pytest.raises(ValueError, match="below its high"):
+        Increment("gym_logins", 30, 30)
+
+
+def test_the_next_increment_starts_at_the_mark_less_the_overlap():
+    assert read_from(None, 5) is None  # nothing delivered yet: from the start
+    assert read_from(20, 0) == 20
+    assert read_from(20, 5) == 15
+
+
+def test_csv_text_is_the_landing_format_and_keeps_bad_values():
+    text = csv_text(("mac_address", "gym", "login", "logout"), [("a", "1", "2.5", None), ("b,c", "x", "", "3")])
+    assert text == 'mac_address,gym,login,logout\na,1,2.5,\n"b,c",x,,3\n'
+    assert list(csv.reader(io.StringIO(text)))[2] == ["b,c", "x", "", "3"]
+
+
+# --- the SQLite source and its loader ---------------------------------------------------------------------
+
+
+def _sessions(database: Path) -> dict[tuple, tuple]:
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT mac_address, gym, login, logout, row_version FROM gym_sessions").fetchall()
+    return {row[:3]: row[3:] for row in rows}
+
+
+def test_a_late_logout_updates_its_visit_and_raises_its_change_column(tmp_path: Path):
+    database = tmp_path / "source.sqlite"
+    load_set(database, shipped_sets_dir() / "set1")
+    logout_before, version_before = _sessions(database)[LATE_LOGOUT_VISIT]
+    result = load_set(database, shipped_sets_dir() / "set2")
+    sessions = _sessions(database)
+    logout_after, version_after = sessions[LATE_LOGOUT_VISIT]
+    assert (logout_before, logout_after) == (1678192530.0, 1678193790.0)
+    assert version_after > version_before
+    assert len([key for key in sessions if key == LATE_LOGOUT_VISIT]) == 1  # updated, not inserted again
+    assert result.sessions_unchanged == 1  # a re-sent older logout changes nothing (silver keeps the latest)
+
+
+def test_malformed_values_are_stored_as_written(tmp_path: Path):
+    database = tmp_path / "source.sqlite"
+    load_set(database, shipped_sets_dir() / "set1")
+    with sqlite3.connect(database) as connection:
+        (text,) = connection.execute(
+            "SELECT registration_timestamp FROM registrations WHERE typeof(registration_timestamp) = 'text'"
+        ).fetchone()
+    assert text == "2023-03-05T10:01:40Z"
+
+
+# --- config -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ["dev", "qa", "prod"])
+def test_locally_the_source_is_the_sqlite_file_under_the_data_root(spark, env):
+    extract = load_extract_config(spark, env)
+    landing = load_config(spark, env).landing.removeprefix("file:")
+    assert extract.jdbc_url == f"jdbc:sqlite:{landing.removesuffix('/landing')}/sources/fitlake.sqlite"
+    assert (extract.jdbc_driver, extract.secret_scope) == (SQLITE_DRIVER, "")
+    assert extract.jdbc_options(lambda scope, key: pytest.fail("no secrets locally")) == {
+        "url": extract.jdbc_url,
+        "driver": SQLITE_DRIVER,
+    }
+    assert [(t.source, t.mark) for t in extract.tables] == [
+        ("registered_users", "row_version"),
+        ("gym_logins", "row_version"),
+    ]
+
+
+def test_on_databricks_url_driver_and_credentials_come_from_the_file_and_secrets(spark, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "18.0")
+    extract = load_extract_config(spark, "prod")
+    assert extract.jdbc_url.startswith("jdbc:sqlserver://")
+    options = extract.jdbc_options(lambda scope, key: f"<{scope}/{key}>")
+    assert (options["user"], options["password"]) == ("<fitlake-prod/gyms-db-user>", "<fitlake-prod/gyms-db-password>")
+
+
+def test_widget_values_override_url_and_driver(spark):
+    extract = load_extract_config(spark, "dev", jdbc_url="jdbc:sqlite:/tmp/other.db", jdbc_driver="x.Driver")
+    assert (extract.jdbc_url, extract.jdbc_driver) == ("jdbc:sqlite:/tmp/other.db", "x.Driver")
+    with pytest.raises(ConfigError, match="must start with 'jdbc:'"):
+        load_extract_config(spark, "dev", jdbc_url="sqlite:/tmp/other.db")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("overlap = 0", "overlap = -1", "overlap must be 0 or more"),
+        ("overlap = 0", 'overlap = "0"', "extract.overlap must be a int"),
+        ("overlap = 0\n", "", "extract.overlap is missing"),
+        ("max_rows_per_file = 100000", "max_rows_per_file = 0", "max_rows_per_file must be a positive"),
+        ("max_rows_per_file = 100000", "max_rows_per_file = 1\nbatch = 2", "unknown key extract.batch"),
+        ('table = "gym_sessions_extract"', 'table = "x; DROP TABLE y"', "must be a name like gym_sessions"),
+        ('mark = "row_version"', 'mark = "row version"', "must be a column name"),
+        ("[extract.tables.gym_logins]", "[extract.tables.gym_visits]", "unknown source"),
+        ('user_key = "gyms-db-user"', 'user_key = ""', "user_key and password_key must be too"),
+        (";loginTimeout=30", ";password=hunter2", "keep credentials in secrets"),
+        ("[extract]", "[extract_x]", "unknown section"),
+    ],
+)
+def test_a_bad_extract_section_fails_with_file_key_and_what_to_do(spark, config_dir, old, new, message):
+    edit(config_dir, old, new)
+    with pytest.raises(ConfigError, match=message):
+        load_config(spark, "dev", config_dir=config_dir)
+        load_extract_config(spark, "dev", config_dir=config_dir)
