@@ -22,6 +22,8 @@ from fitlake.local.fs import LocalFs
 from fitlake.sample.database import load_set
 from fitlake.sample.generator import shipped_sets_dir
 
+pytestmark = pytest.mark.integration
+
 
 class SimulatedCrashError(Exception):
     """Stands for the process dying at that point."""
