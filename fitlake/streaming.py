@@ -221,6 +221,23 @@ def read_kafka(spark: SparkSession, options: dict[str, str]) -> DataFrame:
     return spark.readStream.format("kafka").options(**options).load().withColumn("load_time", F.current_timestamp())
 
 
+def has_pending_batch(spark: SparkSession, checkpoint: str) -> bool:
+    """True when the query's last planned micro-batch (offsets log) has no commit: a restart replays it."""
+    jvm = getattr(spark, "_jvm", None)
+    if jvm is None:  # a session without a JVM gateway (Spark Connect) cannot list the checkpoint this way
+        return False
+
+    def batch_ids(folder: str) -> set[int]:
+        path = jvm.org.apache.hadoop.fs.Path(f"{checkpoint.rstrip('/')}/{folder}")
+        fs = path.getFileSystem(spark._jsc.hadoopConfiguration())
+        if not fs.exists(path):
+            return set()
+        return {int(s.getPath().getName()) for s in fs.listStatus(path) if s.getPath().getName().isdigit()}
+
+    offsets = batch_ids("offsets")
+    return bool(offsets) and max(offsets) not in batch_ids("commits")
+
+
 def read_changes(
     spark: SparkSession, table: str, change_types: Sequence[str] = ("insert", "update_postimage")
 ) -> DataFrame:
