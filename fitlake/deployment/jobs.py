@@ -32,6 +32,8 @@ DRIVER_WIDGETS: dict[str, str] = {
     "landing": "",
     "processing_time": "",
     "age_as_of": "",
+    "bronze_source": "",
+    "kafka_bootstrap_servers": "",
     "run_mode": "batch",
     "layers": "bronze,silver,gold",
     "run_timeout_seconds": "0",
