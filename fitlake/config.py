@@ -21,8 +21,8 @@ from pyspark.sql import SparkSession
 from fitlake import platform
 from fitlake.errors import ConfigError
 from fitlake.identifiers import identifier
-from fitlake.kafka_settings import SECTION as KAFKA_SECTION
-from fitlake.kafka_settings import KafkaSettings, Secrets, local_settings, parse_section
+from fitlake.kafka.settings import SECTION as KAFKA_SECTION
+from fitlake.kafka.settings import KafkaSettings, Secrets, local_settings, parse_section
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -43,8 +43,8 @@ if target == "files":
 
 # COMMAND ----------
 
-from fitlake import kafka_settings
-from fitlake.kafka_producer import publish_set
+from fitlake.kafka import settings as kafka_settings
+from fitlake.kafka.producer import publish_set
 
 login = kafka_settings.credentials(config.kafka, config.secrets)
 report = publish_set(sets / f"set{sample_set}", kafka_settings.python_client_config(config.kafka, login))

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fitlake.errors import DependencyError, FitlakeError
-from fitlake.kafka_settings import BROKER_STATE_FILE, LOCAL_BROKER_DIR
+from fitlake.kafka.settings import BROKER_STATE_FILE, LOCAL_BROKER_DIR
 from fitlake.local import jars
 
 KAFKA_VERSION = "4.1.1"

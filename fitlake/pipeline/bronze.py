@@ -10,8 +10,9 @@ from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from fitlake import kafka_settings, platform
+from fitlake import platform
 from fitlake.config import PipelineConfig
+from fitlake.kafka import settings as kafka_settings
 from fitlake.pipeline.flow import Flow, batch_app_id
 from fitlake.streaming import (
     BATCH,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from fitlake.kafka_settings import TOPICS
+from fitlake.kafka.settings import TOPICS
 
 PARTITIONS = 2  # the shipped sets use partitions 0 and 1
 

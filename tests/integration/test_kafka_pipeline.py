@@ -14,8 +14,8 @@ from lake import SETS, differences, fresh_lake, land, snapshot
 from pyspark.sql import functions as F
 
 from fitlake import pipeline
-from fitlake.kafka_producer import publish_set
-from fitlake.kafka_settings import KafkaSettings, credentials, python_client_config
+from fitlake.kafka.producer import publish_set
+from fitlake.kafka.settings import KafkaSettings, credentials, python_client_config
 from fitlake.local.secrets import EnvSecrets, Redactor, secret_env_var
 from fitlake.pipeline import bronze as bronze_flows
 from fitlake.sample.generator import shipped_sets_dir

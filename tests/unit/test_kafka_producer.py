@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fitlake.kafka_producer import Record, Rejected, parse_line, read_set
+from fitlake.kafka.producer import Record, Rejected, parse_line, read_set
 from fitlake.sample.generator import shipped_sets_dir
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from fitlake import kafka_settings
 from fitlake.config import CONFIG_DIR, load_config
 from fitlake.errors import ConfigError, SecretNotFoundError
-from fitlake.kafka_settings import Credentials, KafkaSettings
+from fitlake.kafka import settings as kafka_settings
+from fitlake.kafka.settings import Credentials, KafkaSettings
 from fitlake.local.secrets import EnvSecrets, Redactor
 
 PASSWORD = 'Endpoint=sb://x/;SharedAccessKey=s3cr"et\\key'

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fitlake.errors import ConfigError, FitlakeError
-from fitlake.kafka_settings import TOPICS
+from fitlake.kafka.settings import TOPICS
 
 SOURCE = "kafka_multiplex"
 # The file mode's rule: timestamps below 1e11 are epoch seconds, others milliseconds, up to 1e14 ms.
