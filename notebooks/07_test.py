@@ -23,10 +23,13 @@ set_dir = dbutils.widgets.get("set_dir")
 import json
 from pathlib import Path
 
-from fitlake.expectations import check, load_manifest
+from fitlake.expectations import check, load_manifest, over_kafka
 from fitlake.sample.generator import shipped_sets_dir
 
-manifest = load_manifest((Path(set_dir) if set_dir else shipped_sets_dir()) / f"manifest_set{sample_set}.json")
+sets = Path(set_dir) if set_dir else shipped_sets_dir()
+manifest = load_manifest(sets / f"manifest_set{sample_set}.json")
+if config.bronze_source == "kafka":
+    manifest = over_kafka(manifest, [sets / f"set{n}" for n in range(1, sample_set + 1)])
 mismatches = check(spark, config, manifest)
 checked = len(manifest.get("tables", {})) + len(manifest.get("values", []))
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from fitlake.expectations import load_manifest, over_kafka
 from fitlake.kafka.producer import Record, Rejected, parse_line, read_set
 from fitlake.sample.generator import shipped_sets_dir
 
@@ -49,3 +50,16 @@ def test_the_shipped_sets_publish_every_record_and_report_their_two_malformed_li
         assert {r.topic for r in records} == {"user_info", "bpm", "workout"}
         assert all(1.6e12 < r.timestamp_ms < 1.7e12 for r in records)
     assert counts == {"set1": (1447, ["set1-part-00003.json:20"]), "set2": (467, ["set2-part-00000.json:5"])}
+
+
+def test_over_kafka_expects_the_unpublishable_lines_outside_bronze_quarantine():
+    sets = shipped_sets_dir()
+    manifest = load_manifest(sets / "manifest_set2.json")
+    unpublished = sum(len(read_set(sets / name)[1]) for name in ("set1", "set2"))
+    assert unpublished == 2  # one line per shipped set is not a JSON record at all
+    adjusted = over_kafka(manifest, [sets / "set1", sets / "set2"])
+    assert adjusted["tables"]["bronze.quarantine"] == manifest["tables"]["bronze.quarantine"] - unpublished
+    assert {k: v for k, v in adjusted["tables"].items() if k != "bronze.quarantine"} == {
+        k: v for k, v in manifest["tables"].items() if k != "bronze.quarantine"
+    }
+    assert adjusted["values"] == manifest["values"]
