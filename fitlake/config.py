@@ -23,6 +23,7 @@ from fitlake.errors import ConfigError
 from fitlake.identifiers import identifier
 from fitlake.kafka.settings import SECTION as KAFKA_SECTION
 from fitlake.kafka.settings import KafkaSettings, Secrets, local_settings, parse_section
+from fitlake.toml_tables import check_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -162,19 +163,7 @@ def _validate(raw: dict[str, Any], path: Path) -> None:
             expected = ", ".join([*_SCHEMA, *_VALIDATED_ELSEWHERE])
             raise ConfigError(f"{path}: unknown section [{section}]; expected {expected}.")
     for section, keys in _SCHEMA.items():
-        values = raw.get(section)
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: section [{section}] is missing.")
-        for key in values:
-            if key not in keys:
-                raise ConfigError(f"{path}: unknown key {section}.{key}; expected {', '.join(keys)}.")
-        for key, kind in keys.items():
-            if key not in values:
-                raise ConfigError(f"{path}: {section}.{key} is missing ({kind.__name__} expected).")
-            if not isinstance(values[key], kind) or isinstance(values[key], bool):
-                raise ConfigError(
-                    f"{path}: {section}.{key} must be a {kind.__name__}, got {type(values[key]).__name__}."
-                )
+        check_table(path, raw.get(section), section, keys)
 
 
 def _bronze_source(value: str, where: str) -> str:

@@ -20,6 +20,7 @@ from fitlake import platform
 from fitlake.config import CONFIG_DIR, read_environment_file
 from fitlake.errors import ConfigError
 from fitlake.extract.schema import LANDING_COLUMNS
+from fitlake.toml_tables import check_table
 
 SQLITE_DRIVER = "org.sqlite.JDBC"
 # The local source database, relative to fitlake's working storage (platform.storage_path).
@@ -103,9 +104,7 @@ def load_extract_config(
 
 
 def _parse(section: Any, path: Path) -> ExtractConfig:
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: section [extract] is missing (the database extract's JDBC source and tables).")
-    _check_keys(section, path)
+    check_table(path, section, "extract", _KEYS)
     if section["secret_scope"] and not (section["user_key"] and section["password_key"]):
         raise ConfigError(f"{path}: extract.secret_scope is set, so extract.user_key and password_key must be too.")
     if section["overlap"] < 0:
@@ -122,17 +121,6 @@ def _parse(section: Any, path: Path) -> ExtractConfig:
         max_rows_per_file=section["max_rows_per_file"],
         tables=tuple(_table(source, value, path) for source, value in section["tables"].items()),
     )
-
-
-def _check_keys(section: dict[str, Any], path: Path) -> None:
-    for key in section:
-        if key not in _KEYS:
-            raise ConfigError(f"{path}: unknown key extract.{key}; expected {', '.join(_KEYS)}.")
-    for key, kind in _KEYS.items():
-        if key not in section:
-            raise ConfigError(f"{path}: extract.{key} is missing ({kind.__name__} expected).")
-        if not isinstance(section[key], kind) or isinstance(section[key], bool):
-            raise ConfigError(f"{path}: extract.{key} must be a {kind.__name__}, got {type(section[key]).__name__}.")
 
 
 def _table(source: str, value: Any, path: Path) -> SourceTable:

@@ -28,6 +28,7 @@ from fitlake.governance.model import (
     checked_url,
 )
 from fitlake.tables import SCHEMAS
+from fitlake.toml_tables import check_table
 
 
 def load_governance(environment: str, *, config_dir: Path = CONFIG_DIR) -> Governance:
@@ -101,25 +102,8 @@ _COMPUTE_KEYS = {"spark_version": str, "node_type_id": str, "num_workers": int, 
 
 
 def _table(path: Path, value: Any, key: str, fields: dict[str, type], optional: tuple[str, ...] = ()) -> dict:
-    """``value`` as a TOML table with exactly ``fields`` (those in ``optional`` may be left out)."""
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: [{key}] is missing or not a table.")
-    for name in value:
-        if name not in fields:
-            raise ConfigError(f"{path}: unknown key {key}.{name}; expected {', '.join(fields)}.")
-    for name, kind in fields.items():
-        if name not in value:
-            if name in optional:
-                continue
-            raise ConfigError(f"{path}: {key}.{name} is missing ({_KIND[kind]} expected).")
-        if not isinstance(value[name], kind) or isinstance(value[name], bool):
-            raise ConfigError(f"{path}: {key}.{name} must be {_KIND[kind]}, got {type(value[name]).__name__}.")
-        if kind in (str, dict, list) and not value[name]:
-            raise ConfigError(f"{path}: {key}.{name} is empty ({_KIND[kind]} expected).")
-    return value
-
-
-_KIND = {str: "a non-empty string", int: "a whole number", dict: "a table", list: "a non-empty list"}
+    """Governance and deployment values are names, URLs and lists that mean nothing when empty."""
+    return check_table(path, value, key, fields, optional=optional, allow_empty=False)
 
 
 def _string(path: Path, table: Any, section: str, key: str) -> str:

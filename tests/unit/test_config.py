@@ -68,13 +68,13 @@ def test_unknown_key_names_file_and_key(spark, config_dir):
 
 def test_missing_value_names_file_key_and_type(spark, config_dir):
     edit(config_dir, "max_workout_hours = 3\n", "")
-    with pytest.raises(ConfigError, match=r"dev.toml: pipeline.max_workout_hours is missing \(int expected\)"):
+    with pytest.raises(ConfigError, match=r"pipeline.max_workout_hours is missing \(a whole number expected\)"):
         load_config(spark, "dev", config_dir=config_dir)
 
 
 def test_wrong_type(spark, config_dir):
     edit(config_dir, "max_workout_hours = 3", 'max_workout_hours = "3"')
-    with pytest.raises(ConfigError, match="must be a int"):
+    with pytest.raises(ConfigError, match="must be a whole number, got str"):
         load_config(spark, "dev", config_dir=config_dir)
 
 

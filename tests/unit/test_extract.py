@@ -131,7 +131,7 @@ def test_widget_values_override_url_and_driver(spark):
     ("old", "new", "message"),
     [
         ("overlap = 0", "overlap = -1", "overlap must be 0 or more"),
-        ("overlap = 0", 'overlap = "0"', "extract.overlap must be a int"),
+        ("overlap = 0", 'overlap = "0"', "extract.overlap must be a whole number"),
         ("overlap = 0\n", "", "extract.overlap is missing"),
         ("max_rows_per_file = 100000", "max_rows_per_file = 0", "max_rows_per_file must be a positive"),
         ("max_rows_per_file = 100000", "max_rows_per_file = 1\nbatch = 2", "unknown key extract.batch"),

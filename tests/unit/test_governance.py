@@ -337,7 +337,7 @@ def test_invalid_governance_fails_naming_the_file_and_key(config_dir, old, new, 
 def test_a_missing_governance_section_is_named(config_dir):
     path = config_dir / "qa.toml"
     path.write_text(path.read_text().split("# Unity Catalog governance")[0])
-    assert f"{path}: [governance] is missing" in failure(config_dir, "qa")
+    assert f"{path}: section [governance] is missing" in failure(config_dir, "qa")
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,8 @@ class DictSecrets:
     ("old", "new", "message"),
     [
         ('sasl_mechanism = "PLAIN"', 'sasl_mechanism = "PLAIN"\npassword = "x"', "unknown key kafka.password"),
-        ('secret_scope = "fitlake-dev"\nusername_key', "username_key", r"kafka.secret_scope is missing \(str expected"),
-        ("max_offsets_per_trigger = 0", 'max_offsets_per_trigger = "10"', "max_offsets_per_trigger must be a int"),
+        ('secret_scope = "fitlake-dev"\nusername_key', "username_key", r"secret_scope is missing \(a string"),
+        ("max_offsets_per_trigger = 0", 'max_offsets_per_trigger = "10"', "max_offsets_per_trigger must be a whole"),
         ('security_protocol = "SASL_SSL"', 'security_protocol = "SASL"', "kafka.security_protocol must be one of"),
         ('sasl_mechanism = "PLAIN"', 'sasl_mechanism = "GSSAPI"', "kafka.sasl_mechanism must be one of"),
         ('secret_scope = "fitlake-dev"\nusername_key', 'secret_scope = ""\nusername_key', "secret_scope is empty"),
