@@ -68,8 +68,9 @@ def test_unknown_key_names_file_and_key(spark, config_dir):
 
 def test_missing_value_names_file_key_and_type(spark, config_dir):
     edit(config_dir, "max_workout_hours = 3\n", "")
-    with pytest.raises(ConfigError, match=r"pipeline.max_workout_hours is missing \(a whole number expected\)"):
+    with pytest.raises(ConfigError, match=r"max_workout_hours is missing \(a whole number expected\)") as error:
         load_config(spark, "dev", config_dir=config_dir)
+    assert str(error.value).startswith(f"{config_dir / 'dev.toml'}: ")
 
 
 def test_wrong_type(spark, config_dir):
