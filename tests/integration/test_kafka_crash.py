@@ -1,0 +1,89 @@
+"""Kafka mode crashed for real: the driver (Python and its JVM) killed with SIGKILL mid-way, then restarted.
+
+Unlike test_kafka_pipeline's in-process stop, nothing gets to clean up here: the process group dies between
+two instructions, wherever the stream was (inside a micro-batch, between its Delta commit and the stream's
+own commit, or between batches). The restart must leave every published record in bronze exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from lake import AS_OF
+
+from fitlake.config import CONFIG_DIR, CONFIG_DIR_ENV_VAR
+from fitlake.kafka.producer import publish_set
+from fitlake.kafka.settings import KafkaSettings, python_client_config
+from fitlake.sample.generator import shipped_sets_dir
+
+pytestmark = pytest.mark.integration
+
+RECORDS_PER_BATCH = 150  # about ten micro-batches for set 1
+KILL_AT_BATCH = 3
+WAIT_SECONDS = 300
+
+
+def _config_with_small_batches(folder: Path) -> Path:
+    shutil.copytree(CONFIG_DIR, folder)
+    dev = folder / "dev.toml"
+    text = dev.read_text()
+    assert "max_offsets_per_trigger = 0" in text
+    dev.write_text(text.replace("max_offsets_per_trigger = 0", f"max_offsets_per_trigger = {RECORDS_PER_BATCH}"))
+    return folder
+
+
+def _fitlake_run(data_root: Path, servers: str, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "fitlake.cli", "run", "--data-root", str(data_root), "--layers", "bronze",
+        "--bronze-source", "kafka", "--kafka-bootstrap-servers", servers, "--age-as-of", AS_OF, *extra,
+    ]  # fmt: skip
+
+
+def _wait_for_batch(checkpoint: Path, child: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not (checkpoint / "offsets" / str(KILL_AT_BATCH)).exists():
+        assert child.poll() is None, f"the driver ended before batch {KILL_AT_BATCH}:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"no batch {KILL_AT_BATCH} within {WAIT_SECONDS} s"
+        time.sleep(0.05)
+
+
+def test_a_sigkilled_kafka_stream_restarts_with_every_record_once(spark, kafka_topics, tmp_path):
+    settings = KafkaSettings(kafka_topics.bootstrap_servers)
+    published = publish_set(shipped_sets_dir() / "set1", python_client_config(settings, None)).total
+    env = {**os.environ, CONFIG_DIR_ENV_VAR: str(_config_with_small_batches(tmp_path / "config"))}
+    data_root = tmp_path / "root"
+    checkpoint = data_root / "dev" / "dbfs" / "fitlake" / "checkpoints" / "bronze" / "kafka_multiplex_bz_from_kafka"
+    log = tmp_path / "driver.log"
+
+    with log.open("w") as out:
+        continuous = ("--mode", "continuous", "--processing-time", "1 second", "--timeout", "600")
+        child = subprocess.Popen(
+            _fitlake_run(data_root, kafka_topics.bootstrap_servers, *continuous),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # its own process group: the kill takes the JVM too
+        )
+        try:
+            _wait_for_batch(checkpoint, child, log)
+        finally:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait(60)
+    committed = {int(p.name) for p in (checkpoint / "commits").iterdir() if p.name.isdigit()}
+    assert max(committed, default=-1) < KILL_AT_BATCH + 2, "the stream had nearly finished: no crash mid-way"
+
+    restart = subprocess.run(
+        _fitlake_run(data_root, kafka_topics.bootstrap_servers), capture_output=True, text=True, env=env, timeout=600
+    )
+    assert restart.returncode == 0, restart.stdout[-3000:] + restart.stderr[-3000:]
+
+    bronze = spark.read.format("delta").load(str(data_root / "dev" / "warehouse" / "bronze.db" / "kafka_multiplex_bz"))
+    assert bronze.count() == published
+    assert bronze.select("topic", "partition", "offset").distinct().count() == published
