@@ -93,3 +93,29 @@ def test_absurd_times_in_csv_rows_and_kafka_records_are_quarantined(spark):
         [("k", "{}", "bpm", 0, 1, 9_000_000_000_000_000_000, None)], bronze.KAFKA_RECORD_JSON
     )
     assert bronze.kafka_with_reason(record).first()[bronze.REASON] == "timestamp is not an epoch time"
+
+
+def test_kafka_source_records_take_the_landing_files_shape(spark):
+    """Structured Streaming's Kafka rows (bytes, TIMESTAMP) become the file mode's columns; a tombstone is kept for
+    the quarantine check, not dropped."""
+    schema = (
+        "key BINARY, value BINARY, topic STRING, partition INT, offset BIGINT, timestamp TIMESTAMP, load_time TIMESTAMP"
+    )
+    at = dt.datetime(2023, 3, 10, 9, 20, 0, 123000)
+    loaded = dt.datetime(2026, 1, 1)
+    rows = [
+        (b"7", b'{"device_id":7}', "bpm", 1, 42, at, loaded),
+        (None, None, "user_info", 0, 3, at, loaded),
+    ]
+    records = bronze.kafka_source_records(spark.createDataFrame(rows, schema))
+    expected = spark.createDataFrame(
+        [
+            ("7", '{"device_id":7}', "bpm", 1, 42, 1678440000123, None, "kafka://bpm/1/42", loaded),
+            (None, None, "user_info", 0, 3, 1678440000123, None, "kafka://user_info/0/3", loaded),
+        ],
+        "key STRING, value STRING, topic STRING, partition INT, offset BIGINT, timestamp BIGINT, "
+        f"{bronze.CORRUPT} STRING, source_file STRING, load_time TIMESTAMP",
+    )
+    assertDataFrameEqual(records, expected)
+    reasons = bronze.kafka_with_reason(records).select(bronze.REASON).collect()
+    assert [row[0] for row in reasons] == [None, "missing value"]
