@@ -96,3 +96,22 @@ def test_produce_lands_a_set_in_the_environments_landing_zone(tmp_path):
         "registered_users",
     ]
     assert not list(landing.rglob(".*")), "no half-copied hidden files are left behind"
+
+
+def test_db_load_then_extract_lands_each_row_once_through_the_cli(tmp_path):
+    loaded = fitlake("db", "load", "--set", "1", "--data-root", str(tmp_path))
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert "12 registrations inserted" in loaded.stdout
+
+    first = fitlake("extract", "--data-root", str(tmp_path))
+    assert first.returncode == 0, first.stderr[-3000:]
+    landing = tmp_path / "dev" / "dbfs" / "fitlake" / "landing"
+    (registrations,) = (landing / "registered_users").glob("*.csv")
+    lines = registrations.read_text().splitlines()
+    assert lines[0] == "user_id,device_id,mac_address,registration_timestamp" and len(lines) == 1 + 12
+    assert len(list((landing / "gym_logins").glob("*.csv"))) == 1
+
+    again = fitlake("extract", "--data-root", str(tmp_path))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "0 increment(s) landed" in again.stdout
+    assert len(list(landing.rglob("*.csv"))) == 2
