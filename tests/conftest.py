@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from pyspark.sql import SparkSession
 
+from fitlake.config import CONFIG_DIR, ENVIRONMENTS
 from fitlake.local.layout import LocalLayout
 from fitlake.local.session import local_spark
 
@@ -19,3 +23,11 @@ def spark(layout: LocalLayout) -> SparkSession:
     session = local_spark(layout, shuffle_partitions=2)
     yield session
     session.stop()
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A copy of config/ (every environment's file) that a test may edit (configfiles.edit)."""
+    for env in ENVIRONMENTS:
+        shutil.copy(CONFIG_DIR / f"{env}.toml", tmp_path / f"{env}.toml")
+    return tmp_path

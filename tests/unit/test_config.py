@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 
 import pytest
+from configfiles import edit
 
-from fitlake.config import CONFIG_DIR, LOCAL_CATALOG, load_config
+from fitlake.config import LOCAL_CATALOG, load_config
 from fitlake.errors import ConfigError
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    for env in ("dev", "qa", "prod"):
-        shutil.copy(CONFIG_DIR / f"{env}.toml", tmp_path / f"{env}.toml")
-    return tmp_path
-
-
-def edit(config_dir: Path, old: str, new: str) -> None:
-    path = config_dir / "dev.toml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
 
 
 @pytest.mark.parametrize("env", ["dev", "qa", "prod"])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
+from configfiles import edit
 
-from fitlake.config import CONFIG_DIR, load_config
+from fitlake.config import load_config
 from fitlake.errors import ConfigError
 from fitlake.extract.config import SQLITE_DRIVER, load_extract_config
 from fitlake.extract.increment import Increment, csv_text, read_from
@@ -18,20 +18,6 @@ from fitlake.sample.database import load_set
 from fitlake.sample.generator import shipped_sets_dir
 
 LATE_LOGOUT_VISIT = ("14:0a:19:71:17:44", 2, 1678187793.0)
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    for env in ("dev", "qa", "prod"):
-        shutil.copy(CONFIG_DIR / f"{env}.toml", tmp_path / f"{env}.toml")
-    return tmp_path
-
-
-def edit(config_dir: Path, old: str, new: str) -> None:
-    path = config_dir / "dev.toml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
 
 
 # --- increments -------------------------------------------------------------------------------------------
@@ -136,7 +122,11 @@ def test_widget_values_override_url_and_driver(spark):
         ("max_rows_per_file = 100000", "max_rows_per_file = 0", "max_rows_per_file must be a positive"),
         ("max_rows_per_file = 100000", "max_rows_per_file = 1\nbatch = 2", "unknown key extract.batch"),
         ('table = "gym_sessions_extract"', 'table = "x; DROP TABLE y"', "must be a name like gym_sessions"),
-        ('mark = "row_version"', 'mark = "row version"', "must be a column name"),
+        (
+            'gym_sessions_extract"\nmark = "row_version"',
+            'gym_sessions_extract"\nmark = "row version"',
+            "must be a column name",
+        ),
         ("[extract.tables.gym_logins]", "[extract.tables.gym_visits]", "unknown source"),
         ('user_key = "gyms-db-user"', 'user_key = ""', "user_key and password_key must be too"),
         (";loginTimeout=30", ";password=hunter2", "keep credentials in secrets"),

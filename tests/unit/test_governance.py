@@ -12,17 +12,17 @@ import dataclasses
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import sqlglot
+from configfiles import edit
 from sqlglot import exp
 from sqlglot.dialects.databricks import Databricks
 from sqlglot.tokens import TokenType
 
 from fitlake import governance as gov
-from fitlake.config import CONFIG_DIR, ENVIRONMENTS
+from fitlake.config import ENVIRONMENTS
 from fitlake.errors import ConfigError
 from fitlake.local.executor import NotebookRuntime
 
@@ -42,21 +42,6 @@ UNPARSED_GRAMMAR = (
     rf"GRANT {_PRIVILEGES} ON (CATALOG|EXTERNAL LOCATION) {_NAME} TO {_PRINCIPAL}",
     rf"ALTER (CATALOG|EXTERNAL LOCATION) {_NAME} OWNER TO {_PRINCIPAL}",
 )
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    for env in ENVIRONMENTS:
-        shutil.copy(CONFIG_DIR / f"{env}.toml", tmp_path / f"{env}.toml")
-    return tmp_path
-
-
-def edit(config_dir: Path, old: str, new: str, env: str = "dev") -> Path:
-    path = config_dir / f"{env}.toml"
-    text = path.read_text()
-    assert text.count(old) == 1, f"{old!r} must occur once in {path}"
-    path.write_text(text.replace(old, new))
-    return path
 
 
 def failure(config_dir: Path, env: str = "dev") -> str:

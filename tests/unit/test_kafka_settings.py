@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
+from configfiles import edit
 
-from fitlake.config import CONFIG_DIR, load_config
+from fitlake.config import load_config
 from fitlake.errors import ConfigError, SecretNotFoundError
 from fitlake.kafka import settings as kafka_settings
 from fitlake.kafka.settings import Credentials, KafkaSettings
 from fitlake.local.secrets import EnvSecrets, Redactor
 
 PASSWORD = 'Endpoint=sb://x/;SharedAccessKey=s3cr"et\\key'
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    for env in ("dev", "qa", "prod"):
-        shutil.copy(CONFIG_DIR / f"{env}.toml", tmp_path / f"{env}.toml")
-    return tmp_path
-
-
-def edit(config_dir: Path, old: str, new: str) -> None:
-    path = config_dir / "dev.toml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
 
 
 class DictSecrets:
