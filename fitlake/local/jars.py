@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -93,34 +94,45 @@ def _local_path(uri: str) -> str:
 def ensure_jars(packages: tuple[str, ...] | None = None, *, via_mvn: bool | None = None) -> list[str]:
     """Make sure ``packages`` are resolved and cached; return the jar files.
 
-    Tries Spark's resolver first (in a child process, so a failure leaves this process clean). If that
-    fails and ``mvn`` is available, or ``via_mvn`` asks for it, pre-fetches with ``mvn`` into the local
-    Maven repository and resolves again. Maven and Ivy settle version conflicts differently, so after the
-    transitive pre-fetch each artifact Spark's resolver still reports missing is fetched by name.
+    Tries Spark's resolver (in a child process, so a failure leaves this process clean), with the mvn
+    fallback of ``resolve_with_mvn_fallback``.
     """
     packages = packages or default_packages()
-    if via_mvn is None:
-        via_mvn = os.environ.get(VIA_MVN_ENV_VAR, "") not in ("", "0", "false")
     jars = cached_jars(packages)
     if jars:
         return jars
+    error = resolve_with_mvn_fallback(packages, lambda: _resolve_in_child(packages), "Spark's resolver", via_mvn)
+    if error is not None:
+        raise DependencyError(_resolution_failure(packages, error))
+    return cached_jars(packages) or []
+
+
+def resolve_with_mvn_fallback(
+    packages: tuple[str, ...], resolve: Callable[[], str | None], resolver: str, via_mvn: bool | None = None
+) -> str | None:
+    """Run ``resolve`` (None on success, else its output); where it fails and mvn exists, pre-fetch and retry.
+
+    With ``via_mvn`` (default: ``$FITLAKE_JARS_VIA_MVN``) the mvn pre-fetch comes first. Maven and Ivy settle
+    version conflicts differently, so after the transitive pre-fetch each artifact the resolver still
+    reports missing is fetched by name. Returns the last failure's output, or None.
+    """
+    if via_mvn is None:
+        via_mvn = os.environ.get(VIA_MVN_ENV_VAR, "") not in ("", "0", "false")
     if via_mvn:
         prefetch_with_mvn(packages)
-    error = _resolve_in_child(packages)
+    error = resolve()
     if error is not None and _mvn() is not None:
         if not via_mvn:
-            print("Spark's resolver could not fetch the packages; pre-fetching them with mvn.", file=sys.stderr)
+            print(f"{resolver} could not fetch the packages; pre-fetching them with mvn.", file=sys.stderr)
             prefetch_with_mvn(packages)
-            error = _resolve_in_child(packages)
+            error = resolve()
         for _ in range(MVN_ROUNDS):
             missing = missing_artifacts(error or "")
             if not missing:
                 break
             prefetch_with_mvn(missing, transitive=False)
-            error = _resolve_in_child(packages)
-    if error is not None:
-        raise DependencyError(_resolution_failure(packages, error))
-    return cached_jars(packages) or []
+            error = resolve()
+    return error
 
 
 def missing_artifacts(resolver_output: str) -> tuple[str, ...]:

@@ -105,21 +105,7 @@ def broker_jars(*, via_mvn: bool | None = None) -> list[str]:
     cached = _cached_broker_jars()
     if cached:
         return cached
-    if via_mvn is None:
-        via_mvn = os.environ.get(jars.VIA_MVN_ENV_VAR, "") not in ("", "0", "false")
-    if via_mvn:
-        jars.prefetch_with_mvn(BROKER_MODULES)
-    error = _resolve_with_ivy()
-    if error is not None and jars._mvn() is not None:
-        if not via_mvn:
-            jars.prefetch_with_mvn(BROKER_MODULES)
-            error = _resolve_with_ivy()
-        for _ in range(jars.MVN_ROUNDS):
-            missing = jars.missing_artifacts(error or "")
-            if not missing:
-                break
-            jars.prefetch_with_mvn(missing, transitive=False)
-            error = _resolve_with_ivy()
+    error = jars.resolve_with_mvn_fallback(BROKER_MODULES, _resolve_with_ivy, "Ivy", via_mvn)
     if error is not None:
         raise DependencyError(
             f"Could not resolve the Kafka broker's jars {', '.join(BROKER_MODULES)}.\n{error[-4000:]}\n"
