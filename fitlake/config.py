@@ -130,8 +130,8 @@ def load_config(
             checkpoints=platform.storage_path(spark, "checkpoints"),
             kafka=local_settings(spark, config.kafka, kafka_bootstrap_servers),
         )
-    elif kafka_bootstrap_servers:
-        config = replace(config, kafka=replace(config.kafka, bootstrap_servers=kafka_bootstrap_servers))
+    else:
+        pinned_on_databricks("kafka_bootstrap_servers", config.kafka.bootstrap_servers, kafka_bootstrap_servers, path)
     if bronze_source:
         config = replace(config, bronze_source=_bronze_source(bronze_source, "the bronze_source widget"))
     overrides: dict[str, Any] = {}
@@ -142,6 +142,22 @@ def load_config(
     if age_as_of:
         overrides["age_as_of"] = _as_of(age_as_of, "the age_as_of widget")
     return replace(config, **overrides)
+
+
+def pinned_on_databricks(widget: str, configured: str, override: str, path: Path) -> None:
+    """Refuse, on Databricks, a widget value that would move a credentialed connection to another host.
+
+    Whoever may run a job with parameters need not be allowed to read its secret scope: were the host a
+    parameter, the job would send the scope's credentials to wherever the parameter points. So on Databricks
+    the host is what the reviewed config file says, and an override may only repeat it. Locally the overrides
+    carry no credentials (the local broker and database need none), so they stay free.
+    """
+    if override and override.strip() != configured:
+        raise ConfigError(
+            f"On Databricks the {widget} widget may not change the configured value in {path} "
+            f"({configured!r}): the connection carries the secret scope's credentials. Leave the widget "
+            "empty, or change the config file through review."
+        )
 
 
 def read_environment_file(environment: str, config_dir: Path = CONFIG_DIR) -> tuple[Path, dict[str, Any]]:

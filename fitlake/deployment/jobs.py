@@ -2,8 +2,8 @@
 ``jobs/reset``), rendered per environment from ``[deployment]`` of ``config/<env>.toml``.
 
 - ``fitlake-<env>``: one notebook task running ``notebooks/05_driver`` on a job cluster, with job
-  parameters named like the driver's widgets (``environment``, ``run_mode`` ...), so a run can override any
-  of them and each defaults to the widget's own default (``environment`` to the job's environment).
+  parameters named like the driver's widgets (``environment``, ``run_mode`` ...; not the hosts), so a run
+  can override any of them and each defaults to the widget's own default (``environment`` to the job's environment).
 - ``fitlake-<env>-integration-test``: producer set 1 -> driver (batch) -> test set 1 -> producer set 2 ->
   driver -> test set 2, chained with ``depends_on`` on one shared job cluster; ages are binned as of the
   shipped sets' manifest date, so the test notebook's expected values hold.
@@ -38,6 +38,10 @@ DRIVER_WIDGETS: dict[str, str] = {
     "layers": "bronze,silver,gold",
     "run_timeout_seconds": "0",
 }
+# Widgets that name where a credentialed connection goes. They are no job parameters: whoever may run the
+# job with parameters would otherwise choose the host that receives the secret scope's credentials (and on
+# Databricks load_config refuses any value but the configured one anyway).
+HOST_WIDGETS = ("kafka_bootstrap_servers",)
 NOTEBOOKS = {"driver": "notebooks/05_driver", "producer": "notebooks/06_producer", "test": "notebooks/07_test"}
 
 
@@ -68,8 +72,10 @@ def render_jobs(environment: str, *, config_dir: Path = CONFIG_DIR) -> dict[str,
 
 
 def pipeline_job(deployment: Deployment) -> dict[str, Any]:
-    """The scheduled-or-manual pipeline job: the driver notebook with every widget as a job parameter."""
-    defaults = {**DRIVER_WIDGETS, "environment": deployment.environment}
+    """The scheduled-or-manual pipeline job: the driver notebook with every widget but the hosts as a job
+    parameter."""
+    defaults = {name: value for name, value in DRIVER_WIDGETS.items() if name not in HOST_WIDGETS}
+    defaults["environment"] = deployment.environment
     return {
         "name": pipeline_job_name(deployment.environment),
         "tags": _tags(deployment),

@@ -1,9 +1,10 @@
 """``[extract]`` of ``config/<environment>.toml`` -> a validated ``ExtractConfig``.
 
-On Databricks the JDBC URL, driver and secret names come from the file. Locally (no Databricks) the source
-is the embedded SQLite database file under the environment's data root, with no credentials, so the same
-notebook runs in both places; the ``jdbc_url`` and ``jdbc_driver`` widgets (``--jdbc-url``, ``--jdbc-driver``)
-point it anywhere else.
+On Databricks the JDBC URL, driver and secret names come from the file, and the widgets may only repeat the
+URL and driver (they decide where the credentials go: ``fitlake.config.pinned_on_databricks``). Locally
+(no Databricks) the source is the embedded SQLite database file under the environment's data root, with no
+credentials, so the same notebook runs in both places; the ``jdbc_url`` and ``jdbc_driver`` widgets
+(``--jdbc-url``, ``--jdbc-driver``) point it anywhere else.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from fitlake import platform
-from fitlake.config import CONFIG_DIR, read_environment_file
+from fitlake.config import CONFIG_DIR, pinned_on_databricks, read_environment_file
 from fitlake.errors import ConfigError
 from fitlake.extract.schema import LANDING_COLUMNS
 from fitlake.toml_tables import check_table
@@ -93,7 +94,11 @@ def load_extract_config(
     """Load and validate ``[extract]``; non-empty arguments (widget values) override it."""
     path, raw = read_environment_file(environment, config_dir)
     config = _parse(raw.get("extract"), path)
-    if not platform.on_databricks():
+    if platform.on_databricks():
+        # The URL and the driver class decide where the database credentials go: no widget moves them.
+        pinned_on_databricks("jdbc_url", config.jdbc_url, jdbc_url, path)
+        pinned_on_databricks("jdbc_driver", config.jdbc_driver, jdbc_driver, path)
+    else:
         database = platform.storage_path(spark, LOCAL_DATABASE).removeprefix("file:")
         config = replace(config, jdbc_url=f"jdbc:sqlite:{database}", jdbc_driver=SQLITE_DRIVER, secret_scope="")
     if jdbc_url:

@@ -106,6 +106,20 @@ def test_on_databricks_url_driver_and_credentials_come_from_the_file_and_secrets
     assert (options["user"], options["password"]) == ("<fitlake-prod/gyms-db-user>", "<fitlake-prod/gyms-db-password>")
 
 
+@pytest.mark.parametrize(
+    ("widget", "value"),
+    [("jdbc_url", "jdbc:sqlserver://attacker.example:1433;database=x"), ("jdbc_driver", "org.example.Logger")],
+)
+def test_on_databricks_a_widget_cannot_send_the_database_credentials_elsewhere(spark, monkeypatch, widget, value):
+    """Trust issue, HIGH: the URL and the driver class decide where the user and password go."""
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "18.0")
+    with pytest.raises(ConfigError, match=f"{widget} widget may not change"):
+        load_extract_config(spark, "prod", **{widget: value})
+    configured = load_extract_config(spark, "prod")
+    same = load_extract_config(spark, "prod", jdbc_url=configured.jdbc_url, jdbc_driver=configured.jdbc_driver)
+    assert same == configured
+
+
 def test_widget_values_override_url_and_driver(spark):
     extract = load_extract_config(spark, "dev", jdbc_url="jdbc:sqlite:/tmp/other.db", jdbc_driver="x.Driver")
     assert (extract.jdbc_url, extract.jdbc_driver) == ("jdbc:sqlite:/tmp/other.db", "x.Driver")

@@ -36,7 +36,7 @@ def widgets(*notebooks: str) -> dict[str, str]:
 def test_rendered_jobs_equal_the_reviewed_files(environment: str) -> None:
     for name, settings in jobs.render_jobs(environment).items():
         golden = JOBS_DIR / f"{name}.json"
-        if os.environ.get(UPDATE_GOLDEN):
+        if os.environ.get(UPDATE_GOLDEN) == "1":
             golden.write_text(jobs.to_json(settings))
         assert golden.is_file(), f"{golden} is missing: run with {UPDATE_GOLDEN}=1 and review the new file"
         assert jobs.to_json(settings) == golden.read_text(), (
@@ -65,10 +65,23 @@ def test_pipeline_job_parameters_are_the_driver_widgets_with_their_defaults() ->
     for environment in ENVIRONMENTS:
         settings = jobs.render_jobs(environment)[jobs.pipeline_job_name(environment)]
         parameters = {p["name"]: p["default"] for p in settings["parameters"]}
-        assert parameters == {**declared, "environment": environment}
+        hosts = set(jobs.HOST_WIDGETS)
+        assert parameters == {**{k: v for k, v in declared.items() if k not in hosts}, "environment": environment}
         (task,) = settings["tasks"]
         assert task["notebook_task"]["notebook_path"] == f"/Workspace/Shared/fitlake/{environment}/notebooks/05_driver"
         assert "base_parameters" not in task["notebook_task"]
+
+
+def test_no_job_lets_a_run_choose_where_credentials_go() -> None:
+    """A job parameter or task parameter naming a host would let anyone who may run the job send the secret
+    scope's credentials to a host of their choice (trust issue, HIGH)."""
+    host_names = {"kafka_bootstrap_servers", "jdbc_url", "jdbc_driver"}
+    assert set(jobs.HOST_WIDGETS) <= host_names
+    for environment in ENVIRONMENTS:
+        for settings in jobs.render_jobs(environment).values():
+            assert not host_names & {p["name"] for p in settings["parameters"]}
+            for task in settings["tasks"]:
+                assert not host_names & set(task["notebook_task"].get("base_parameters", {}))
 
 
 def test_pipeline_job_cluster_and_wheel_come_from_the_environments_config() -> None:

@@ -65,6 +65,18 @@ def test_on_databricks_the_files_cluster_and_security_are_used(spark, monkeypatc
     )  # fmt: skip
 
 
+def test_on_databricks_a_widget_cannot_send_the_credentials_to_another_host(spark, monkeypatch):
+    """Trust issue, HIGH: a run parameter pointing the SASL_SSL connection elsewhere is refused, before any
+    secret is read; repeating the configured host is harmless and allowed."""
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "18.0")
+    secrets = DictSecrets({})
+    with pytest.raises(ConfigError, match="kafka_bootstrap_servers widget may not change"):
+        load_config(spark, "prod", kafka_bootstrap_servers="attacker.example:9093", secrets=secrets)
+    assert secrets.asked == []
+    configured = "fitlake-prod.servicebus.windows.net:9093"
+    assert load_config(spark, "prod", kafka_bootstrap_servers=configured).kafka.bootstrap_servers == configured
+
+
 def test_locally_the_local_broker_replaces_the_cluster(spark, monkeypatch):
     monkeypatch.delenv(kafka_settings.BOOTSTRAP_ENV_VAR, raising=False)
     assert load_config(spark, "dev", kafka_bootstrap_servers="127.0.0.1:1234").kafka == KafkaSettings("127.0.0.1:1234")
