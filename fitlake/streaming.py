@@ -221,18 +221,55 @@ def read_kafka(spark: SparkSession, options: dict[str, str]) -> DataFrame:
     return spark.readStream.format("kafka").options(**options).load().withColumn("load_time", F.current_timestamp())
 
 
+def _hadoop_fs(spark: SparkSession, path: str):  # noqa: ANN202 - (FileSystem, Path) JVM objects, or None
+    """Hadoop's file system for ``path`` through the JVM gateway; None without one (Spark Connect)."""
+    jvm = getattr(spark, "_jvm", None)
+    if jvm is None:
+        return None
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration()), hadoop_path
+
+
+def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, int]] | None:
+    """(name, size, modification time) of each file directly in ``folder``, sorted; [] if it does not exist;
+    None when the session cannot list (no JVM gateway), so the caller must assume anything changed."""
+    found = _hadoop_fs(spark, folder)
+    if found is None:
+        return None
+    fs, path = found
+    if not fs.exists(path):
+        return []
+    statuses = [s for s in fs.listStatus(path) if s.isFile()]
+    return sorted((s.getPath().getName(), s.getLen(), s.getModificationTime()) for s in statuses)
+
+
+def read_small_file(spark: SparkSession, path: str) -> str:
+    """The text of a small file (a checkpoint's metadata): through Hadoop's file system where the session has
+    a JVM gateway, which costs no Spark job; else through a one-file Spark read (Spark Connect)."""
+    found = _hadoop_fs(spark, path)
+    if found is None:
+        return "\n".join(row.value for row in spark.read.text(path).collect())
+    fs, hadoop_path = found
+    stream = fs.open(hadoop_path)
+    try:
+        return bytes(spark._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
+    finally:
+        stream.close()
+
+
+def table_property(spark: SparkSession, table: str, key: str) -> str | None:
+    """A table's (or view's) property, None if it has none of that name."""
+    properties = {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    return properties.get(key)
+
+
 def has_pending_batch(spark: SparkSession, checkpoint: str) -> bool:
     """True when the query's last planned micro-batch (offsets log) has no commit: a restart replays it."""
-    jvm = getattr(spark, "_jvm", None)
-    if jvm is None:  # a session without a JVM gateway (Spark Connect) cannot list the checkpoint this way
+    if _hadoop_fs(spark, checkpoint) is None:  # a session without a JVM gateway cannot list the checkpoint
         return False
 
     def batch_ids(folder: str) -> set[int]:
-        path = jvm.org.apache.hadoop.fs.Path(f"{checkpoint.rstrip('/')}/{folder}")
-        fs = path.getFileSystem(spark._jsc.hadoopConfiguration())
-        if not fs.exists(path):
-            return set()
-        return {int(s.getPath().getName()) for s in fs.listStatus(path) if s.getPath().getName().isdigit()}
+        return {int(name) for name, _, _ in list_files(spark, f"{checkpoint.rstrip('/')}/{folder}") if name.isdigit()}
 
     offsets = batch_ids("offsets")
     return bool(offsets) and max(offsets) not in batch_ids("commits")

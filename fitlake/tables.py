@@ -6,11 +6,14 @@ changes nothing and never drops data. Silver tables that feed other streams keep
 
 from __future__ import annotations
 
+import hashlib
+import html
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
 from fitlake.config import PipelineConfig
+from fitlake.streaming import table_property
 
 BRONZE, SILVER, GOLD = "bronze", "silver", "gold"
 SCHEMAS = (BRONZE, SILVER, GOLD)
@@ -153,9 +156,17 @@ def table_ddl(config: PipelineConfig, table: TableSpec) -> str:
     return "\n".join(clauses)
 
 
-def gym_summary_ddl(config: PipelineConfig) -> str:
+GYM_SUMMARY = "gym_summary"
+# A property of the gym summary view: the fingerprint of every statement of the setup. The view is created
+# last, so a matching fingerprint means every statement before it ran too. A view's properties live in the
+# metastore alone (no Delta log to read), which makes the check cheap.
+FINGERPRINT_PROPERTY = "fitlake.setup_fingerprint"
+
+
+def gym_summary_ddl(config: PipelineConfig, fingerprint: str = "") -> str:
     """The gym usage view: completed workouts that started within a visit of the user's device."""
-    return f"""CREATE OR REPLACE VIEW {config.table(GOLD, "gym_summary")} AS
+    properties = f"\nTBLPROPERTIES ('{FINGERPRINT_PROPERTY}' = '{fingerprint}')" if fingerprint else ""
+    return f"""CREATE OR REPLACE VIEW {config.table(GOLD, GYM_SUMMARY)}{properties} AS
 SELECT
   to_date(g.login) AS date,
   g.gym,
@@ -172,12 +183,57 @@ ORDER BY date, gym, mac_address, session_id"""
 
 
 def all_ddl(config: PipelineConfig) -> list[str]:
-    return [*schema_ddl(config), *(table_ddl(config, table) for table in TABLES), gym_summary_ddl(config)]
+    """Every statement of the setup, in order; the last one stamps the view with their fingerprint."""
+    return _stamped_ddl(config)[0]
 
 
-def create_all(spark: SparkSession, config: PipelineConfig) -> list[str]:
-    """Create every schema, table and view that does not exist yet; return the statements run."""
-    statements = all_ddl(config)
+def _stamped_ddl(config: PipelineConfig) -> tuple[list[str], str]:
+    """The statements and their fingerprint: a short digest of their text (before the stamp), which changes
+    whenever a definition does."""
+    plain = [*schema_ddl(config), *(table_ddl(config, table) for table in TABLES), gym_summary_ddl(config)]
+    digest = hashlib.sha256("\n;\n".join(plain).encode("utf-8")).hexdigest()[:16]
+    return [*plain[:-1], gym_summary_ddl(config, digest)], digest
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    """The statements of the setup, and whether they ran (False: everything was present and current)."""
+
+    statements: list[str]
+    applied: bool
+
+    def describe(self, catalog: str) -> str:
+        tables = sum(1 for s in self.statements if s.startswith("CREATE TABLE"))
+        if not self.applied:
+            return f"{tables} tables and the {GYM_SUMMARY} view present and current in catalog {catalog}: nothing run"
+        return f"{len(self.statements)} statements applied in catalog {catalog} ({tables} tables)"
+
+    def statements_html(self) -> str:
+        """The statements as a preformatted block, for the run record (the console stays one line)."""
+        return "<pre>" + html.escape(";\n\n".join(self.statements)) + "</pre>"
+
+
+def create_all(spark: SparkSession, config: PipelineConfig) -> SetupResult:
+    """Create every schema, table and view that does not exist yet.
+
+    Skipped when the objects exist and the view carries the fingerprint of today's statements: checking costs
+    a few metastore calls, running the statements costs a Delta log read per table. Any change to a
+    definition changes the fingerprint, and a dropped table fails the existence check, so both re-run it.
+    """
+    statements, digest = _stamped_ddl(config)
+    if _is_current(spark, config, digest):
+        return SetupResult(statements, applied=False)
     for statement in statements:
         spark.sql(statement)
-    return statements
+    return SetupResult(statements, applied=True)
+
+
+def _is_current(spark: SparkSession, config: PipelineConfig, expected: str) -> bool:
+    for schema in SCHEMAS:
+        if not spark.catalog.databaseExists(f"{config.catalog}.{schema}"):
+            return False
+        present = {row.tableName for row in spark.sql(f"SHOW TABLES IN {config.catalog}.{schema}").collect()}
+        wanted = {t.name for t in TABLES if t.schema == schema} | ({GYM_SUMMARY} if schema == GOLD else set())
+        if not wanted <= present:
+            return False
+    return table_property(spark, config.table(GOLD, GYM_SUMMARY), FINGERPRINT_PROPERTY) == expected

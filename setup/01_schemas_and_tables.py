@@ -4,7 +4,8 @@
 # MAGIC
 # MAGIC Creates the `bronze`, `silver` and `gold` schemas in the environment's catalog and every table (Delta,
 # MAGIC explicit column types) and view of the pipeline. Idempotent: every statement is `IF NOT EXISTS` (the
-# MAGIC gym summary view is `CREATE OR REPLACE`), so a re-run changes nothing and never drops data.
+# MAGIC gym summary view is `CREATE OR REPLACE`), so a re-run changes nothing and never drops data. When every
+# MAGIC object exists and the view carries the fingerprint of today's statements, nothing runs at all.
 # MAGIC
 # MAGIC - **Reads**: `config/<environment>.toml`
 # MAGIC - **Writes**: `<catalog>.bronze.*`, `<catalog>.silver.*`, `<catalog>.gold.*`
@@ -22,9 +23,13 @@ from fitlake.config import load_config
 from fitlake.tables import create_all
 
 config = load_config(spark, environment)
-statements = create_all(spark, config)
-print(f"{len(statements)} statements applied in catalog {config.catalog}")
+setup = create_all(spark, config)
+print(setup.describe(config.catalog))
 
 # COMMAND ----------
 
-display(spark.createDataFrame([(s,) for s in statements], "statement STRING"))
+# MAGIC %md The statements, as run (or as they would run: a setup that is current runs nothing).
+
+# COMMAND ----------
+
+displayHTML(setup.statements_html())

@@ -145,18 +145,30 @@ def _version(spark: SparkSession, config: PipelineConfig, flow_name: str) -> int
 
 def _written_since(spark: SparkSession, config: PipelineConfig, flow_name: str, version: int) -> dict[str, int]:
     """Rows inserted, updated and deleted by the commits after ``version`` (from the Delta log, no scan)."""
-    from delta.tables import DeltaTable
-
-    history = DeltaTable.forName(spark, _table_for(config, flow_name)).history().where(F.col("version") > version)
     totals = {"inserted": 0, "updated": 0, "deleted": 0}
-    for row in history.select("operationMetrics").collect():
-        metrics = row.operationMetrics or {}
-        totals["inserted"] += int(
-            metrics.get("numOutputRows" if "numTargetRowsInserted" not in metrics else "numTargetRowsInserted", 0) or 0
-        )
+    for metrics in _commit_metrics_since(spark, _table_for(config, flow_name), version):
+        inserted = "numTargetRowsInserted" if "numTargetRowsInserted" in metrics else "numOutputRows"
+        totals["inserted"] += int(metrics.get(inserted, 0) or 0)
         totals["updated"] += int(metrics.get("numTargetRowsUpdated", 0) or 0)
         totals["deleted"] += int(metrics.get("numTargetRowsDeleted", 0) or 0)
     return totals
+
+
+def _commit_metrics_since(spark: SparkSession, table: str, version: int) -> list[dict[str, str]]:
+    """The operation metrics of the commits after ``version``, newest first.
+
+    Reads the newest commits only, more of them until ``version`` is reached: a whole-history read would
+    make the summary of every run cost more as the table's history grows.
+    """
+    from delta.tables import DeltaTable
+
+    history, limit = DeltaTable.forName(spark, table), 16
+    while True:
+        rows = history.history(limit).select("version", "operationMetrics").collect()
+        newer = [row.operationMetrics or {} for row in rows if row.version > version]
+        if len(newer) < len(rows) or len(rows) < limit:
+            return newer
+        limit *= 4
 
 
 def _quarantined_since(

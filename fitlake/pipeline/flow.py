@@ -10,7 +10,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from fitlake.config import PipelineConfig
-from fitlake.streaming import Trigger
+from fitlake.streaming import Trigger, read_small_file
 
 
 @dataclass(frozen=True)
@@ -33,5 +33,4 @@ def batch_app_id(spark: SparkSession, checkpoint: str) -> str:
     numbers its batches from 0 again, and under a reused id Delta would skip them as already written.
     Read on every batch rather than cached: a checkpoint can be deleted and recreated while a process lives.
     """
-    rows = spark.read.text(f"{checkpoint.rstrip('/')}/metadata").collect()
-    return json.loads("\n".join(row.value for row in rows))["id"]
+    return json.loads(read_small_file(spark, f"{checkpoint.rstrip('/')}/metadata"))["id"]

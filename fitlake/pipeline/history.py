@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
-from fitlake.streaming import MergeSpec, merge_into
+from fitlake.streaming import MergeSpec, list_files, merge_into, table_property
 from fitlake.tables import SILVER
 from fitlake.transforms import bronze
 
 GENERATED_FROM, GENERATED_TO = "2015-01-01", "2035-12-31"
+# A table property of the calendar: a digest of what it was last loaded from (the landing files' names,
+# sizes and times, or the generated range). The same inputs again load nothing.
+LOADED_FROM_PROPERTY = "fitlake.loaded_from"
 
 
 def generated_calendar(spark: SparkSession, start: str = GENERATED_FROM, end: str = GENERATED_TO) -> DataFrame:
@@ -31,8 +36,16 @@ def generated_calendar(spark: SparkSession, start: str = GENERATED_FROM, end: st
 
 def load_date_lookup(spark: SparkSession, config: PipelineConfig) -> str:
     """Load the landing zone's date_lookup files, or a generated calendar when there are none; idempotent
-    (insert-if-absent on date). Returns where the rows came from."""
-    path = config.landing_path("date_lookup")
+    (insert-if-absent on date). Returns where the rows came from.
+
+    Skipped when the inputs are the ones the calendar was last loaded from: the check is one listing and one
+    table property, the load a read, a count and a MERGE.
+    """
+    path, table = config.landing_path("date_lookup"), config.table(SILVER, "date_lookup")
+    listing = list_files(spark, path)
+    inputs = None if listing is None else _digest(listing or [(f"generated {GENERATED_FROM}..{GENERATED_TO}", 0, 0)])
+    if inputs is not None and table_property(spark, table, LOADED_FROM_PROPERTY) == inputs:
+        return f"unchanged since the last load ({path if listing else 'generated'})"
     try:
         rows = spark.read.schema(bronze.DATE_LOOKUP_JSON).json(path)
         origin = path if not rows.isEmpty() else ""
@@ -40,5 +53,11 @@ def load_date_lookup(spark: SparkSession, config: PipelineConfig) -> str:
         origin = ""
     if not origin:
         rows, origin = generated_calendar(spark), f"generated {GENERATED_FROM}..{GENERATED_TO}"
-    merge_into(spark, bronze.date_lookup(rows), config.table(SILVER, "date_lookup"), MergeSpec(("date",)))
+    merge_into(spark, bronze.date_lookup(rows), table, MergeSpec(("date",)))
+    if inputs is not None:
+        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('{LOADED_FROM_PROPERTY}' = '{inputs}')")
     return origin
+
+
+def _digest(listing: list[tuple[str, int, int]]) -> str:
+    return hashlib.sha256(repr(listing).encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,38 @@
+"""The floor of any Spark pipeline over fitlake's landing files: one plain batch pass, nothing incremental.
+
+Reads each landing source with its explicit schema, parses each Kafka topic's JSON payload, and writes one
+Delta table per source (overwrite): no MERGE, no dedupe, no quarantine, no checkpoints. Same local session
+settings as fitlake. ``benchmarks/bench.py`` times it as a whole process beside ``fitlake run``.
+
+    python benchmarks/plain_pass.py LANDING_FOLDER OUT_FOLDER
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from fitlake.local.layout import LocalLayout, resolve_data_root
+from fitlake.local.session import local_spark
+from fitlake.transforms import bronze, silver
+
+PAYLOADS = {"user_info": silver.USER_INFO_PAYLOAD, "bpm": silver.BPM_PAYLOAD, "workout": silver.WORKOUT_PAYLOAD}
+CSV_SOURCES = {"registered_users": bronze.REGISTERED_USERS_CSV, "gym_logins": bronze.GYM_LOGINS_CSV}
+
+
+def main(landing: Path, out: Path) -> None:
+    spark = local_spark(LocalLayout(resolve_data_root(), "dev"))
+    for source, schema in CSV_SOURCES.items():
+        rows = spark.read.schema(schema).option("header", "true").csv(str(landing / source))
+        rows.write.format("delta").mode("overwrite").save(str(out / source))
+    records = spark.read.schema(bronze.KAFKA_RECORD_JSON).json(str(landing / "kafka_multiplex")).persist()
+    for topic, payload in PAYLOADS.items():
+        parsed = records.where(F.col("topic") == topic).select(F.from_json("value", payload).alias("p"), "offset")
+        parsed.select("p.*", "offset").write.format("delta").mode("overwrite").save(str(out / topic))
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
