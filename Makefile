@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+## The benchmark: fitlake beside its anchors (session start, a plain Spark pass), medians of BENCH_REPEAT runs.
+## Prints figures and writes JSON; asserts nothing (timings never go in tests).
+BENCH_SIZE   ?= small
+BENCH_REPEAT ?= 3
+bench: setup
+	$(BIN)/python benchmarks/bench.py --size $(BENCH_SIZE) --repeat $(BENCH_REPEAT)
 
 lint: setup
 	$(BIN)/ruff check .

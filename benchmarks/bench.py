@@ -10,8 +10,15 @@ same template each time, and reported as median (min..max). Measured side by sid
 - ``increment``: ``fitlake run`` of one more landed increment onto the processed history;
 - ``no-op re-run``: ``fitlake run`` again with nothing new.
 
-Sizes: ``small`` is the shipped sample sets (set 1 is the history, set 2 the increment). Prints a table and
-writes the figures as JSON (``--json``). It asserts nothing: timings belong here, never in tests.
+Sizes: ``small`` is the shipped sample sets (set 1 is the history, set 2 the increment, ~1.5 k Kafka lines
+each). ``1m`` generates, with the project's generator, a history world of about a million heart-rate
+readings (both of its sets landed) and an increment world of about 2 % of it that starts the day after the
+history ends. Prints a table and writes the figures as JSON (``--json``). It asserts nothing: timings belong
+here, never in tests.
+
+With ``--baseline DIR`` (another checkout, such as ``git worktree add /tmp/base <commit>``), the three
+``fitlake run`` figures are also timed with that checkout's code, interleaved run by run, and printed with
+the ratio: a before/after measured in one invocation.
 
 Run it: ``make bench`` (or ``.venv/bin/python benchmarks/bench.py --size small --repeat 3``).
 """
@@ -31,9 +38,20 @@ import time
 from pathlib import Path
 
 from fitlake.local.layout import DATA_ROOT_ENV_VAR
-from fitlake.sample.generator import shipped_sets_dir
+from fitlake.producer import set_files
+from fitlake.sample.generator import generate, shipped_sets_dir
+from fitlake.sample.spec import SampleSpec
 
-SIZES = ("small",)
+# History and increment per size: None is the shipped set; a spec is a generated world (both sets landed).
+# 1m: 120 users, 4 days, a reading a second during workouts (~1.1 M readings); its increment: 12 users for
+# 2 days at one reading every 2 s (~2.5 %), from the day after the history's last day.
+SIZES: dict[str, tuple[SampleSpec | None, SampleSpec | None]] = {
+    "small": (None, None),
+    "1m": (
+        SampleSpec(users=120, days=4, seed=11, bpm_interval_seconds=1),
+        SampleSpec(users=12, days=2, seed=12, start_date="2023-03-11", bpm_interval_seconds=2),
+    ),
+}
 FITLAKE = [sys.executable, "-m", "fitlake.cli"]
 PLAIN_PASS = Path(__file__).with_name("plain_pass.py")
 SESSION_ONLY = (
@@ -48,18 +66,24 @@ def _age_as_of() -> str:
 
 
 class Lake:
-    """One data root at a fixed path, saved and restored whole (the metastore holds absolute paths)."""
+    """One data root at a fixed path, saved and restored whole (the metastore holds absolute paths).
 
-    def __init__(self, work: Path):
+    ``code`` is another checkout of fitlake to run instead of this one (a baseline commit), or None.
+    """
+
+    def __init__(self, work: Path, code: Path | None = None):
         self.root = work / "root"
         self.saved = work / "saved"
         self.env = {**os.environ, DATA_ROOT_ENV_VAR: str(self.root)}
+        # ``python -m`` puts the working folder first on sys.path: run from the checkout whose code is timed.
+        self.code = code or Path(__file__).resolve().parents[1]
+        self.env["PYTHONPATH"] = str(self.code)
 
     def run(self, *args: str, log: Path) -> float:
         """Run a command with this data root; its seconds. A failing command stops the benchmark."""
         clock = time.monotonic()
         with log.open("ab") as out:
-            done = subprocess.run(args, env=self.env, stdout=out, stderr=subprocess.STDOUT, check=False)
+            done = subprocess.run(args, env=self.env, cwd=self.code, stdout=out, stderr=subprocess.STDOUT, check=False)
         seconds = time.monotonic() - clock
         if done.returncode:
             raise SystemExit(f"{' '.join(args)} failed (exit {done.returncode}); see {log}")
@@ -73,60 +97,114 @@ class Lake:
         shutil.copytree(self.saved / name, self.root, symlinks=True)
 
 
-def measure(repeat: int, work: Path) -> dict[str, list[float]]:
-    lake, log = Lake(work), work / "bench.log"
-    run = [*FITLAKE, "run", "--age-as-of", _age_as_of()]
-    lake.run(*FITLAKE, "produce", "--set", "1", log=log)
-    lake.save("history-landed")
-    lake.run(*run, log=log)
-    lake.run(*FITLAKE, "produce", "--set", "2", log=log)
-    lake.save("increment-landed")
+def land(spec: SampleSpec | None, shipped_set: int, work: Path, landing: Path, prefix: str) -> int:
+    """Land a shipped set, or both sets of a generated world (names prefixed: worlds reuse file names);
+    returns the Kafka lines landed."""
+    if spec is None:
+        sets = [shipped_sets_dir() / f"set{shipped_set}"]
+    else:
+        if not (work / prefix).is_dir():  # generated once, landed in each lake
+            generate(spec, work / prefix)
+        sets = [work / prefix / "set1", work / prefix / "set2"]
+    lines = 0
+    for set_dir in sets:
+        for source, path in set_files(set_dir):
+            if spec is not None and source == "date_lookup":
+                continue  # the calendar is history: the shipped one is loaded before the first run
+            (landing / source).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, landing / source / f"{prefix}-{path.name}")
+            lines += sum(1 for _ in path.open("rb")) if source == "kafka_multiplex" else 0
+    return lines
+
+
+FIGURES = ("session start", "plain Spark pass", "first run", "increment", "no-op re-run")
+
+
+def prepare(lake: Lake, size: str, work: Path, log: Path) -> dict[str, int]:
+    """Land the history (saved), run it, land the increment (saved); the Kafka lines of each."""
+    history, increment = SIZES[size]
     landing = lake.root / "dev" / "dbfs" / "fitlake" / "landing"
-    times: dict[str, list[float]] = {name: [] for name in ("session start", "plain Spark pass", "first run",
-                                                           "increment", "no-op re-run")}  # fmt: skip
+    lines = {"history": land(history, 1, work, landing, "history")}
+    lake.save("history-landed")
+    lake.run(*FITLAKE, "run", "--age-as-of", _age_as_of(), log=log)
+    lines["increment"] = land(increment, 2, work, landing, "increment")
+    lake.save("increment-landed")
+    return lines
+
+
+def measure(size: str, repeat: int, work: Path, baseline: Path | None) -> tuple[dict, dict[str, int]]:
+    """Times per figure, for this checkout ("fitlake") and, interleaved run by run, the baseline checkout."""
+    log = work / "bench.log"
+    lakes = {"fitlake": Lake(work / "fitlake")}
+    if baseline is not None:
+        lakes["baseline"] = Lake(work / "baseline", baseline)
+    lines = {name: prepare(lake, size, work, log) for name, lake in lakes.items()}
+    run = [*FITLAKE, "run", "--age-as-of", _age_as_of()]
+    landing = lakes["fitlake"].root / "dev" / "dbfs" / "fitlake" / "landing"
+    times: dict[str, dict[str, list[float]]] = {name: {} for name in lakes}
     for _ in range(repeat):
-        times["session start"].append(lake.run(sys.executable, "-c", SESSION_ONLY, log=log))
-        lake.restore("history-landed")
-        times["plain Spark pass"].append(
-            lake.run(sys.executable, str(PLAIN_PASS), str(landing), str(work / "plain"), log=log)
-        )
-        times["first run"].append(lake.run(*run, log=log))
-        lake.restore("increment-landed")
-        times["increment"].append(lake.run(*run, log=log))
-        times["no-op re-run"].append(lake.run(*run, log=log))
-    return times
+        for name, lake in lakes.items():
+            figures = times[name]
+            if name == "fitlake":
+                figures.setdefault("session start", []).append(lake.run(sys.executable, "-c", SESSION_ONLY, log=log))
+                figures.setdefault("plain Spark pass", []).append(
+                    lake.run(sys.executable, str(PLAIN_PASS), str(landing), str(work / "plain"), log=log)
+                )
+            lake.restore("history-landed")
+            figures.setdefault("first run", []).append(lake.run(*run, log=log))
+            lake.restore("increment-landed")
+            figures.setdefault("increment", []).append(lake.run(*run, log=log))
+            figures.setdefault("no-op re-run", []).append(lake.run(*run, log=log))
+    return times, lines["fitlake"]
 
 
-def report(times: dict[str, list[float]], size: str) -> dict:
-    medians = {name: statistics.median(values) for name, values in times.items()}
+def report(times: dict, size: str, lines: dict[str, int]) -> dict:
+    ours = times["fitlake"]
+    base = times.get("baseline", {})
+    medians = {name: statistics.median(values) for name, values in ours.items()}
     floor, plain = medians["session start"], medians["plain Spark pass"]
     rows = []
-    for name, values in times.items():
-        rows.append({
+    for name in FIGURES:
+        values = ours[name]
+        row = {
             "figure": name, "median_s": round(medians[name], 2), "min_s": round(min(values), 2),
             "max_s": round(max(values), 2), "vs_session_start": round(medians[name] / floor, 2),
             "vs_plain_pass": round(medians[name] / plain, 2),
-        })  # fmt: skip
-    print(f"\nfitlake benchmark, size {size}, {len(next(iter(times.values())))} run(s) each, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
-    print(f"{'figure':<18} {'median s':>9} {'min..max s':>15} {'x session':>10} {'x plain':>8}")
+        }  # fmt: skip
+        if name in base:
+            row["baseline_median_s"] = round(statistics.median(base[name]), 2)
+            row["vs_baseline"] = round(medians[name] / statistics.median(base[name]), 2)
+        rows.append(row)
+    print(f"\nfitlake benchmark, size {size} ({lines['history']} Kafka lines of history, {lines['increment']} in "
+          f"the increment), {len(ours['first run'])} run(s) each, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")  # fmt: skip
+    print(f"{'figure':<18} {'median s':>9} {'min..max s':>15} {'x session':>10} {'x plain':>8}"
+          + (f" {'baseline s':>11} {'x baseline':>11}" if base else ""))  # fmt: skip
     for row in rows:
         spread = f"{row['min_s']:.1f}..{row['max_s']:.1f}"
-        print(f"{row['figure']:<18} {row['median_s']:>9.1f} {spread:>15} {row['vs_session_start']:>10.2f} "
-              f"{row['vs_plain_pass']:>8.2f}")  # fmt: skip
-    return {"size": size, "cores": os.cpu_count(), "runs": times, "figures": rows}
+        line = (f"{row['figure']:<18} {row['median_s']:>9.1f} {spread:>15} {row['vs_session_start']:>10.2f} "
+                f"{row['vs_plain_pass']:>8.2f}")  # fmt: skip
+        if "vs_baseline" in row:
+            line += f" {row['baseline_median_s']:>11.1f} {row['vs_baseline']:>11.2f}"
+        print(line)
+    return {"size": size, "kafka_lines": lines, "cores": os.cpu_count(), "runs": times, "figures": rows}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=SIZES, default="small")
+    parser.add_argument("--size", choices=list(SIZES), default="small")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each figure (default 3)")
     parser.add_argument("--json", type=Path, help="write the figures here (default: beside the work folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (lakes and the log)")
+    parser.add_argument(
+        "--baseline", type=Path, help="another fitlake checkout (say, a git worktree of an earlier commit) timed "
+        "beside this one on the same runs, interleaved"
+    )  # fmt: skip
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fitlake-bench-"))
     try:
-        result = report(measure(args.repeat, work), args.size)
+        times, lines = measure(args.size, args.repeat, work, args.baseline)
+        result = report(times, args.size, lines)
         target = args.json or work.with_name(f"{work.name}.json")
         target.write_text(json.dumps(result, indent=2) + "\n")
         print(f"\nFigures written to {target}")

@@ -8,10 +8,13 @@ batch after a crash changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
+from py4j.protocol import Py4JError
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -243,6 +246,24 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, int]] |
     return sorted((s.getPath().getName(), s.getLen(), s.getModificationTime()) for s in statuses)
 
 
+def listing_digest(spark: SparkSession, folder: str) -> str | None:
+    """A digest of every file under ``folder`` (recursively: relative path, size, modification time); the same
+    digest means no file was added, removed or rewritten. None when the session cannot list (no JVM gateway)."""
+    found = _hadoop_fs(spark, folder)
+    if found is None:
+        return None
+    fs, path = found
+    entries = []
+    if fs.exists(path):
+        root = fs.makeQualified(path).toString().rstrip("/")
+        files = fs.listFiles(path, True)
+        while files.hasNext():
+            status = files.next()
+            name = status.getPath().toString()[len(root) :]
+            entries.append(f"{name}\t{status.getLen()}\t{status.getModificationTime()}")
+    return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
+
+
 def read_small_file(spark: SparkSession, path: str) -> str:
     """The text of a small file (a checkpoint's metadata): through Hadoop's file system where the session has
     a JVM gateway, which costs no Spark job; else through a one-file Spark read (Spark Connect)."""
@@ -257,6 +278,94 @@ def read_small_file(spark: SparkSession, path: str) -> str:
         stream.close()
 
 
+def write_small_file(spark: SparkSession, path: str, text: str) -> bool:
+    """Write (or replace) a small file through Hadoop's file system; False when the session has no JVM gateway."""
+    found = _hadoop_fs(spark, path)
+    if found is None:
+        return False
+    fs, hadoop_path = found
+    stream = fs.create(hadoop_path, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+    return True
+
+
+def _delta_log(spark: SparkSession, table: str):  # noqa: ANN202 - Delta's DeltaLog JVM object, or None
+    """Delta's log of ``table`` through the JVM gateway, brought up to date; None without a gateway, or where
+    the Delta runtime does not offer it (Databricks names its classes differently): callers then ask
+    DESCRIBE HISTORY, which is slower but public."""
+    jvm = getattr(spark, "_jvm", None)
+    if jvm is None or platform.on_databricks():
+        return None
+    try:
+        log = jvm.io.delta.tables.DeltaTable.forName(spark._jsparkSession, table).deltaLog()
+        log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+    except Py4JError:
+        return None
+    return log
+
+
+def latest_commit(spark: SparkSession, table: str) -> tuple[int, str]:
+    """(version, timestamp) of a Delta table's newest commit; (-1, "") when it has none. The timestamp tells
+    a table dropped and created again apart from the one before, whose versions it repeats.
+
+    Read from the Delta log directly where possible: ``DeltaTable.history`` runs a Spark job per table
+    (about 1 s each in a cold local session; a run asks for a dozen tables).
+    """
+    log = _delta_log(spark, table)
+    if log is not None:
+        snapshot = log.unsafeVolatileSnapshot()
+        return (snapshot.version(), str(snapshot.timestamp())) if snapshot.version() >= 0 else (-1, "")
+    row = DeltaTable.forName(spark, table).history(1).select("version", F.col("timestamp").cast("long")).first()
+    return (-1, "") if row is None else (row.version, str(row.timestamp * 1000))
+
+
+def commit_metrics_since(spark: SparkSession, table: str, version: int) -> list[dict[str, str]]:
+    """The operation metrics of ``table``'s commits after ``version``, newest first.
+
+    Only those commits are read (from their log files where the JVM is at hand): reading the whole history
+    would make every run's summary cost more as the table's history grows.
+    """
+    log = _delta_log(spark, table)
+    if log is None:
+        return _history_metrics_since(spark, table, version)
+    newest, root = log.unsafeVolatileSnapshot().version(), log.logPath().toString()
+    metrics = []
+    for commit in range(newest, version, -1):
+        for line in read_small_file(spark, f"{root}/{commit:020d}.json").splitlines():
+            info = json.loads(line).get("commitInfo") if line.strip() else None
+            if info is not None:
+                metrics.append(info.get("operationMetrics") or {})
+    return metrics
+
+
+def _history_metrics_since(spark: SparkSession, table: str, version: int) -> list[dict[str, str]]:
+    history, limit = DeltaTable.forName(spark, table), 16
+    while True:
+        rows = history.history(limit).select("version", "operationMetrics").collect()
+        newer = [row.operationMetrics or {} for row in rows if row.version > version]
+        if len(newer) < len(rows) or len(rows) < limit:
+            return newer
+        limit *= 4
+
+
+def checkpoint_state(spark: SparkSession, checkpoint: str) -> dict[str, object] | None:
+    """A query checkpoint's id and its newest planned and committed batch numbers; None when it has none yet
+    (or the session cannot list it). Planned ahead of committed means a restart replays a batch."""
+    root = checkpoint.rstrip("/")
+    listed = list_files(spark, root)
+    if not listed or "metadata" not in {name for name, _, _ in listed}:
+        return None
+
+    def newest(folder: str) -> int:
+        return max((int(name) for name, _, _ in list_files(spark, f"{root}/{folder}") if name.isdigit()), default=-1)
+
+    query_id = json.loads(read_small_file(spark, f"{root}/metadata"))["id"]
+    return {"id": query_id, "planned": newest("offsets"), "committed": newest("commits")}
+
+
 def table_property(spark: SparkSession, table: str, key: str) -> str | None:
     """A table's (or view's) property, None if it has none of that name."""
     properties = {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
@@ -265,14 +374,8 @@ def table_property(spark: SparkSession, table: str, key: str) -> str | None:
 
 def has_pending_batch(spark: SparkSession, checkpoint: str) -> bool:
     """True when the query's last planned micro-batch (offsets log) has no commit: a restart replays it."""
-    if _hadoop_fs(spark, checkpoint) is None:  # a session without a JVM gateway cannot list the checkpoint
-        return False
-
-    def batch_ids(folder: str) -> set[int]:
-        return {int(name) for name, _, _ in list_files(spark, f"{checkpoint.rstrip('/')}/{folder}") if name.isdigit()}
-
-    offsets = batch_ids("offsets")
-    return bool(offsets) and max(offsets) not in batch_ids("commits")
+    state = checkpoint_state(spark, checkpoint)  # None without a JVM gateway: the checkpoint cannot be listed
+    return state is not None and state["planned"] > state["committed"]
 
 
 def read_changes(

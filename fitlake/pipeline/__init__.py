@@ -1,7 +1,8 @@
 """Run the pipeline: every flow of the chosen layers, in batch or continuous mode.
 
 Batch: flows run stage by stage with the availableNow trigger (stage N reads what stage N-1 wrote), and
-``run`` returns when all are done. Continuous: every flow starts at once on the processing-time trigger
+``run`` returns when all are done; a flow none of whose inputs changed since its last batch run is left
+unstarted (``seen``). Continuous: every flow starts at once on the processing-time trigger
 and runs until the timeout, an interrupt, or until something stops the queries; then all stop. A stopped
 batch is never half-applied: each write is an atomic Delta commit and every write is idempotent, so a
 restart resumes from the checkpoints and replays at most the interrupted batch.
@@ -18,9 +19,9 @@ from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
 from fitlake.errors import ConfigError, FitlakeError
-from fitlake.pipeline import bronze, gold, silver
+from fitlake.pipeline import bronze, gold, seen, silver
 from fitlake.pipeline.flow import Flow
-from fitlake.streaming import BATCH, CONTINUOUS, Trigger
+from fitlake.streaming import BATCH, CONTINUOUS, Trigger, commit_metrics_since, latest_commit
 from fitlake.tables import BRONZE, GOLD, SILVER
 
 FLOWS: tuple[Flow, ...] = (*bronze.FLOWS, *silver.FLOWS, *gold.FLOWS)
@@ -43,6 +44,7 @@ class RunSummary:
     tables: dict[str, dict[str, int]] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
     flow_seconds: dict[str, float] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -54,6 +56,7 @@ class RunSummary:
             "tables": self.tables,
             "quarantined": self.quarantined,
             "flow_seconds": {k: round(v, 2) for k, v in self.flow_seconds.items()},
+            "skipped": self.skipped,
         }
 
 
@@ -79,30 +82,68 @@ def run(
     layers = layers or list(LAYERS)
     flows = [flow for flow in FLOWS if flow.layer in layers]
     started = datetime.now(timezone.utc)
-    versions = {flow.name: _version(spark, config, flow.name) for flow in flows}
+    commits = Commits(spark)
+    versions = {flow.name: commits.of(_table_for(config, flow.name))[0] for flow in flows}
+    quarantines = {
+        layer: commits.of(config.table(layer, "quarantine")) for layer in (BRONZE, SILVER) if layer in layers
+    }
     summary = RunSummary(mode=mode, layers=layers, started=started.isoformat(timespec="seconds"))
     clock = time.monotonic()
     if mode == BATCH:
-        _run_batch(spark, config, flows, summary)
+        _run_batch(spark, config, flows, summary, commits)
     else:
         summary.stopped_by = _run_continuous(spark, config, flows, timeout_seconds)
     summary.seconds = time.monotonic() - clock
-    summary.tables = {name: _written_since(spark, config, name, version) for name, version in versions.items()}
-    summary.quarantined = _quarantined_since(spark, config, layers, started)
+    summary.tables = {
+        name: _written_since(spark, config, name, version) if name not in summary.skipped else _NOTHING_WRITTEN
+        for name, version in versions.items()
+    }
+    changed = [
+        layer for layer, commit in quarantines.items() if Commits(spark).of(config.table(layer, "quarantine")) != commit
+    ]
+    summary.quarantined = _quarantined_since(spark, config, changed, started)
     return summary
 
 
-def _run_batch(spark: SparkSession, config: PipelineConfig, flows: list[Flow], summary: RunSummary) -> None:
+class Commits:
+    """Each table's newest commit, read once and read again only after a flow of this run wrote to it."""
+
+    def __init__(self, spark: SparkSession):
+        self._spark = spark
+        self._known: dict[str, tuple[int, str]] = {}
+
+    def of(self, table: str) -> tuple[int, str]:
+        if table not in self._known:
+            self._known[table] = latest_commit(self._spark, table)
+        return self._known[table]
+
+    def forget(self, table: str) -> None:
+        self._known.pop(table, None)
+
+
+def _run_batch(
+    spark: SparkSession, config: PipelineConfig, flows: list[Flow], summary: RunSummary, commits: Commits
+) -> None:
     trigger = Trigger(BATCH)
     for stage in sorted({flow.stage for flow in flows}):
         clock = time.monotonic()
-        queries = [(flow, flow.start(spark, config, trigger)) for flow in flows if flow.stage == stage]
+        due = []
+        for flow in (flow for flow in flows if flow.stage == stage):
+            inputs = seen.inputs_state(spark, config, flow, commits.of)
+            if seen.nothing_new(spark, config, flow, inputs):
+                summary.skipped.append(flow.name)
+            else:
+                due.append((flow, inputs))
+        queries = [(flow, inputs, flow.start(spark, config, trigger)) for flow, inputs in due]
         try:
-            for flow, query in queries:
+            for flow, inputs, query in queries:
                 query.awaitTermination()
                 summary.flow_seconds[flow.name] = time.monotonic() - clock
+                seen.remember(spark, config, flow, inputs)
         finally:
-            _stop(query for _, query in queries)
+            _stop(query for _, _, query in queries)
+            for flow, _, _ in queries:
+                commits.forget(_table_for(config, flow.name))
 
 
 def _run_continuous(spark: SparkSession, config: PipelineConfig, flows: list[Flow], timeout_seconds: float) -> str:
@@ -136,17 +177,13 @@ def _table_for(config: PipelineConfig, flow_name: str) -> str:
     return config.table(layer, name)
 
 
-def _version(spark: SparkSession, config: PipelineConfig, flow_name: str) -> int:
-    from delta.tables import DeltaTable
-
-    history = DeltaTable.forName(spark, _table_for(config, flow_name)).history(1).select("version").first()
-    return -1 if history is None else history.version
+_NOTHING_WRITTEN = {"inserted": 0, "updated": 0, "deleted": 0}
 
 
 def _written_since(spark: SparkSession, config: PipelineConfig, flow_name: str, version: int) -> dict[str, int]:
     """Rows inserted, updated and deleted by the commits after ``version`` (from the Delta log, no scan)."""
-    totals = {"inserted": 0, "updated": 0, "deleted": 0}
-    for metrics in _commit_metrics_since(spark, _table_for(config, flow_name), version):
+    totals = dict(_NOTHING_WRITTEN)
+    for metrics in commit_metrics_since(spark, _table_for(config, flow_name), version):
         inserted = "numTargetRowsInserted" if "numTargetRowsInserted" in metrics else "numOutputRows"
         totals["inserted"] += int(metrics.get(inserted, 0) or 0)
         totals["updated"] += int(metrics.get("numTargetRowsUpdated", 0) or 0)
@@ -154,30 +191,13 @@ def _written_since(spark: SparkSession, config: PipelineConfig, flow_name: str, 
     return totals
 
 
-def _commit_metrics_since(spark: SparkSession, table: str, version: int) -> list[dict[str, str]]:
-    """The operation metrics of the commits after ``version``, newest first.
-
-    Reads the newest commits only, more of them until ``version`` is reached: a whole-history read would
-    make the summary of every run cost more as the table's history grows.
-    """
-    from delta.tables import DeltaTable
-
-    history, limit = DeltaTable.forName(spark, table), 16
-    while True:
-        rows = history.history(limit).select("version", "operationMetrics").collect()
-        newer = [row.operationMetrics or {} for row in rows if row.version > version]
-        if len(newer) < len(rows) or len(rows) < limit:
-            return newer
-        limit *= 4
-
-
 def _quarantined_since(
     spark: SparkSession, config: PipelineConfig, layers: list[str], started: datetime
 ) -> dict[str, int]:
+    """Rows quarantined since ``started`` per source, in the quarantine tables of ``layers`` (those written to
+    during the run: the others, unchanged, are not scanned)."""
     counts: dict[str, int] = {}
-    for layer in (BRONZE, SILVER):
-        if layer not in layers:
-            continue
+    for layer in layers:
         since = F.lit(started.strftime("%Y-%m-%d %H:%M:%S")).cast("timestamp")
         rows = (
             spark.table(config.table(layer, "quarantine")).where(F.col("load_time") >= since).groupBy("source").count()

@@ -13,7 +13,7 @@ from pyspark.sql.streaming import StreamingQuery
 from fitlake import platform
 from fitlake.config import PipelineConfig
 from fitlake.kafka import settings as kafka_settings
-from fitlake.pipeline.flow import Flow, batch_app_id
+from fitlake.pipeline.flow import Flow, Inputs, batch_app_id
 from fitlake.streaming import (
     BATCH,
     StreamTarget,
@@ -32,9 +32,15 @@ def _csv_flow(source: str, schema: str, required: tuple[str, ...], times: tuple[
     columns = tuple(c.split()[0] for c in schema.split(", ") if not c.startswith(bronze.CORRUPT))
     table_name = f"{source}_bz"
 
+    def checkpoint_of(config: PipelineConfig) -> str:
+        return config.checkpoint(f"{BRONZE}/{table_name}")
+
+    def inputs(config: PipelineConfig) -> Inputs:
+        return Inputs(folders=(config.landing_path(source),))
+
     def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
         table, quarantine = config.table(BRONZE, table_name), config.table(BRONZE, "quarantine")
-        checkpoint = config.checkpoint(f"{BRONZE}/{table_name}")
+        checkpoint = checkpoint_of(config)
 
         def handle(batch: DataFrame, batch_id: int) -> None:
             epochs = [bronze.not_an_epoch(column) for column in times]
@@ -50,7 +56,7 @@ def _csv_flow(source: str, schema: str, required: tuple[str, ...], times: tuple[
         stream = read_landing(spark, config.landing_path(source), "csv", schema)
         return for_each_batch(stream, StreamTarget(table, checkpoint, trigger, f"{BRONZE}.{table_name}"), handle)
 
-    return Flow(f"{BRONZE}.{table_name}", stage=1, start=start)
+    return Flow(f"{BRONZE}.{table_name}", stage=1, start=start, inputs=inputs, checkpoint=checkpoint_of)
 
 
 def _kafka_records(spark: SparkSession, config: PipelineConfig) -> DataFrame:
@@ -66,13 +72,20 @@ def _kafka_flow() -> Flow:
     table_name = "kafka_multiplex_bz"
     columns = ("key", "value", "topic", "partition", "offset", "timestamp")
 
-    def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
-        table, quarantine = config.table(BRONZE, table_name), config.table(BRONZE, "quarantine")
-        lookup = config.table(SILVER, "date_lookup")
+    def checkpoint_of(config: PipelineConfig) -> str:
         # Each source has its own checkpoint (file listings and Kafka offsets cannot share one), so a lake
         # can switch between them: both append to the same table, each resuming where it stopped.
         suffix = "_from_kafka" if config.bronze_source == "kafka" else ""
-        checkpoint = config.checkpoint(f"{BRONZE}/{table_name}{suffix}")
+        return config.checkpoint(f"{BRONZE}/{table_name}{suffix}")
+
+    def inputs(config: PipelineConfig) -> Inputs | None:
+        # What a topic holds is only known by asking the broker, which is the query's own work: always run.
+        return None if config.bronze_source == "kafka" else Inputs(folders=(config.landing_path("kafka_multiplex"),))
+
+    def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
+        table, quarantine = config.table(BRONZE, table_name), config.table(BRONZE, "quarantine")
+        lookup = config.table(SILVER, "date_lookup")
+        checkpoint = checkpoint_of(config)
 
         def handle(batch: DataFrame, batch_id: int) -> None:
             session = batch.sparkSession
@@ -90,11 +103,11 @@ def _kafka_flow() -> Flow:
             target = StreamTarget(table, checkpoint, chosen, f"{BRONZE}.{table_name}")
             return for_each_batch(_kafka_records(spark, config), target, handle)
 
-        if suffix and has_pending_batch(spark, checkpoint):
+        if config.bronze_source == "kafka" and has_pending_batch(spark, checkpoint):
             _replay_pending_batch(spark, checkpoint, launch(Trigger(BATCH)))
         return launch(trigger)
 
-    return Flow(f"{BRONZE}.{table_name}", stage=1, start=start)
+    return Flow(f"{BRONZE}.{table_name}", stage=1, start=start, inputs=inputs, checkpoint=checkpoint_of)
 
 
 # Spark 4.1.1's Kafka source fails a query right after it replays an uncommitted micro-batch: its progress

@@ -1,4 +1,5 @@
-"""A flow: one streaming query that maintains one table, and the stage it runs in during a batch run."""
+"""A flow: one streaming query that maintains one table, the stage it runs in during a batch run, and what it
+reads (so a batch run can tell that a flow has nothing new and leave its query unstarted)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,72 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from fitlake.config import PipelineConfig
-from fitlake.streaming import Trigger, read_small_file
+from fitlake.streaming import StreamTarget, Trigger, for_each_batch, read_small_file
+
+Handler = Callable[[DataFrame, int], None]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a flow's stream reads new data from: landing folders (paths) and tables (full names)."""
+
+    folders: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Flow:
-    """``name`` is the target (``layer.table``); in batch runs, stage N starts when stage N-1 is done."""
+    """``name`` is the target (``layer.table``); in batch runs, stage N starts when stage N-1 is done.
+
+    ``inputs`` names what the stream reads, or None when that cannot be listed (a Kafka topic): such a flow
+    always runs. ``checkpoint`` is the query's checkpoint folder.
+    """
 
     name: str
     stage: int
     start: Callable[[SparkSession, PipelineConfig, Trigger], StreamingQuery]
+    inputs: Callable[[PipelineConfig], Inputs | None]
+    checkpoint: Callable[[PipelineConfig], str]
 
     @property
     def layer(self) -> str:
         return self.name.split(".")[0]
+
+
+@dataclass(frozen=True)
+class Source:
+    """The tables a flow streams from, as (layer, name), and ``open(spark, *full_names)``, which turns them into
+    the flow's one stream. Naming them once here is what lets a batch run see that none of them changed."""
+
+    tables: tuple[tuple[str, str], ...]
+    open: Callable[..., DataFrame]
+
+    def names(self, config: PipelineConfig) -> tuple[str, ...]:
+        return tuple(config.table(layer, name) for layer, name in self.tables)
+
+
+def table_flow(
+    layer: str, name: str, stage: int, source: Source, handler: Callable[[PipelineConfig, str], Handler]
+) -> Flow:
+    """The flow maintaining ``layer.name`` from ``source``'s tables, ``handler(config, checkpoint)`` per batch."""
+
+    def checkpoint_of(config: PipelineConfig) -> str:
+        return config.checkpoint(f"{layer}/{name}")
+
+    def inputs(config: PipelineConfig) -> Inputs:
+        return Inputs(tables=source.names(config))
+
+    def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
+        checkpoint = checkpoint_of(config)
+        target = StreamTarget(config.table(layer, name), checkpoint, trigger, f"{layer}.{name}")
+        stream = source.open(spark, *source.names(config))
+        return for_each_batch(stream, target, handler(config, checkpoint))
+
+    return Flow(f"{layer}.{name}", stage=stage, start=start, inputs=inputs, checkpoint=checkpoint_of)
 
 
 def batch_app_id(spark: SparkSession, checkpoint: str) -> str:

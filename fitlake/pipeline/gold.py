@@ -7,27 +7,24 @@ whose user lost their profile is removed).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.streaming import StreamingQuery
 
 from fitlake.config import PipelineConfig
-from fitlake.pipeline.flow import Flow
-from fitlake.streaming import StreamTarget, Trigger, apply_changes, bounds, for_each_batch, read_changes
+from fitlake.pipeline.flow import Handler, Source, table_flow
+from fitlake.streaming import apply_changes, bounds, read_changes
 from fitlake.tables import GOLD, SILVER
 from fitlake.transforms import gold
 from fitlake.transforms.silver import WORKOUT_KEY
 
 
-def _source(spark: SparkSession, config: PipelineConfig) -> DataFrame:
-    readings = read_changes(spark, config.table(SILVER, "workout_bpm"), ("insert", "delete"))
-    bins = read_changes(spark, config.table(SILVER, "user_bins"), ("insert", "update_postimage", "delete"))
+def _summary_probes(spark: SparkSession, workout_bpm: str, user_bins: str) -> DataFrame:
+    readings = read_changes(spark, workout_bpm, ("insert", "delete"))
+    bins = read_changes(spark, user_bins, ("insert", "update_postimage", "delete"))
     return gold.summary_probes(readings, bins)
 
 
-def _summary(config: PipelineConfig) -> Callable[[DataFrame, int], None]:
+def _summary(config: PipelineConfig, _checkpoint: str) -> Handler:
     def handle(batch: DataFrame, _batch_id: int) -> None:
         spark = batch.sparkSession
         readings = spark.table(config.table(SILVER, "workout_bpm"))
@@ -48,14 +45,12 @@ def _summary(config: PipelineConfig) -> Callable[[DataFrame, int], None]:
     return handle
 
 
-def _start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
-    checkpoint = config.checkpoint(f"{GOLD}/workout_bpm_summary")
-    table = config.table(GOLD, "workout_bpm_summary")
-    return for_each_batch(
-        _source(spark, config),
-        StreamTarget(table, checkpoint, trigger, f"{GOLD}.workout_bpm_summary"),
-        _summary(config),
-    )
-
-
-FLOWS = (Flow(f"{GOLD}.workout_bpm_summary", stage=5, start=_start),)
+FLOWS = (
+    table_flow(
+        GOLD,
+        "workout_bpm_summary",
+        5,
+        Source(((SILVER, "workout_bpm"), (SILVER, "user_bins")), _summary_probes),
+        _summary,
+    ),
+)

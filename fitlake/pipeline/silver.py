@@ -12,47 +12,41 @@ from collections.abc import Callable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.streaming import StreamingQuery
 
 from fitlake.config import PipelineConfig
-from fitlake.pipeline.flow import Flow, batch_app_id
+from fitlake.pipeline.flow import Flow, Handler, Source, batch_app_id, table_flow
 from fitlake.streaming import (
     MergeSpec,
-    StreamTarget,
-    Trigger,
     append_once,
     apply_changes,
     bounds,
     delete_matching,
     delete_older,
-    for_each_batch,
     merge_into,
     read_changes,
 )
 from fitlake.tables import BRONZE, SILVER
 from fitlake.transforms import silver
 
-Handler = Callable[[DataFrame, int], None]
 WORKOUT_READING_KEY = ("user_id", "workout_id", "session_id", "time")
-Source = Callable[[SparkSession, PipelineConfig], DataFrame]
 HandlerFactory = Callable[[PipelineConfig, str], Handler]
 
 
-def _flow(name: str, stage: int, source: Source, handler: HandlerFactory) -> Flow:
-    def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
-        checkpoint = config.checkpoint(f"{SILVER}/{name}")
-        target = StreamTarget(config.table(SILVER, name), checkpoint, trigger, f"{SILVER}.{name}")
-        return for_each_batch(source(spark, config), target, handler(config, checkpoint))
-
-    return Flow(f"{SILVER}.{name}", stage=stage, start=start)
-
-
 def _bronze(table: str, topic: str | None = None) -> Source:
-    def source(spark: SparkSession, config: PipelineConfig) -> DataFrame:
-        stream = spark.readStream.table(config.table(BRONZE, table))
+    def open_stream(spark: SparkSession, name: str) -> DataFrame:
+        stream = spark.readStream.table(name)
         return stream if topic is None else stream.where(F.col("topic") == topic)
 
-    return source
+    return Source(((BRONZE, table),), open_stream)
+
+
+def _changes(table: str, change_types: tuple[str, ...]) -> Source:
+    """The change data feed of silver ``table``, limited to ``change_types``."""
+
+    def open_stream(spark: SparkSession, name: str) -> DataFrame:
+        return read_changes(spark, name, change_types)
+
+    return Source(((SILVER, table),), open_stream)
 
 
 def _quarantine(config: PipelineConfig, checkpoint: str, parsed: DataFrame, source: str, batch_id: int) -> None:
@@ -144,15 +138,15 @@ def _completed_workouts(config: PipelineConfig, _checkpoint: str) -> Handler:
     return handle
 
 
-def _workout_bpm_source(spark: SparkSession, config: PipelineConfig) -> DataFrame:
+def _workout_probes(spark: SparkSession, heart_rate: str, completed_workouts: str, users: str) -> DataFrame:
     """New readings, completed workouts that appeared, changed or ended, and new or changed registrations,
     as one stream of probes."""
-    readings = read_changes(spark, config.table(SILVER, "heart_rate"), ("insert",))
-    completed = read_changes(
-        spark, config.table(SILVER, "completed_workouts"), ("insert", "update_postimage", "delete")
-    )
-    registered = read_changes(spark, config.table(SILVER, "users"))
-    return silver.workout_probes(readings, completed, registered)
+    readings = read_changes(spark, heart_rate, ("insert",))
+    completed = read_changes(spark, completed_workouts, ("insert", "update_postimage", "delete"))
+    return silver.workout_probes(readings, completed, read_changes(spark, users))
+
+
+WORKOUT_PROBES = Source(((SILVER, "heart_rate"), (SILVER, "completed_workouts"), (SILVER, "users")), _workout_probes)
 
 
 def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
@@ -210,12 +204,8 @@ def _user_bins(config: PipelineConfig, _checkpoint: str) -> Handler:
     return handle
 
 
-def _workout_events(spark: SparkSession, config: PipelineConfig) -> DataFrame:
-    return read_changes(spark, config.table(SILVER, "workouts"), ("insert",))
-
-
-def _profile_changes(spark: SparkSession, config: PipelineConfig) -> DataFrame:
-    return read_changes(spark, config.table(SILVER, "user_profile"), ("insert", "update_postimage", "delete"))
+def _flow(name: str, stage: int, source: Source, handler: HandlerFactory) -> Flow:
+    return table_flow(SILVER, name, stage, source, handler)
 
 
 FLOWS = (
@@ -234,7 +224,7 @@ FLOWS = (
         _bronze("kafka_multiplex_bz", "workout"),
         _events("workouts", silver.parse_workout, silver.workouts, MergeSpec(("user_id", "time"), prune_by="time")),
     ),
-    _flow("completed_workouts", 3, _workout_events, _completed_workouts),
-    _flow("user_bins", 3, _profile_changes, _user_bins),
-    _flow("workout_bpm", 4, _workout_bpm_source, _workout_bpm),
+    _flow("completed_workouts", 3, _changes("workouts", ("insert",)), _completed_workouts),
+    _flow("user_bins", 3, _changes("user_profile", ("insert", "update_postimage", "delete")), _user_bins),
+    _flow("workout_bpm", 4, WORKOUT_PROBES, _workout_bpm),
 )

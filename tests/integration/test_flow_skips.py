@@ -1,0 +1,87 @@
+"""A batch run leaves a flow unstarted only when its query would have found nothing new.
+
+Skipping (``fitlake.pipeline.seen``) changes how "every batch run processes everything landed" is kept: a
+flow is trusted to be up to date when its inputs and its checkpoint are as its last completed run left them.
+These tests prove the skip never hides work: new files reach exactly the flows they feed and then gold, a
+batch a crash left uncommitted is replayed exactly once, and a replaced checkpoint is not taken for the old.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lake import differences, fresh_lake, land, snapshot
+
+from fitlake import pipeline
+from fitlake.producer import SOURCES
+from fitlake.tables import BRONZE, GOLD, SILVER
+
+ALL_FLOWS = [flow.name for flow in pipeline.FLOWS]
+
+
+def _ran(summary: pipeline.RunSummary) -> set[str]:
+    return set(ALL_FLOWS) - set(summary.skipped)
+
+
+def _checkpoint(config, name: str) -> Path:  # noqa: ANN001 - a PipelineConfig
+    flow = next(flow for flow in pipeline.FLOWS if flow.name == name)
+    return Path(flow.checkpoint(config).removeprefix("file:"))
+
+
+def _processed_lake(spark, tmp_path):  # noqa: ANN001, ANN202 - fixtures; a config
+    config = fresh_lake(spark, tmp_path)
+    land(config, "set1")
+    assert pipeline.run(spark, config).skipped == []  # a first run has no record: every flow runs
+    return config
+
+
+def test_a_run_with_nothing_new_starts_no_query_and_changes_nothing(spark, tmp_path):
+    config = _processed_lake(spark, tmp_path)
+    before = snapshot(spark, config)
+    again = pipeline.run(spark, config)
+    assert again.skipped == ALL_FLOWS and again.flow_seconds == {}
+    assert all(written == {"inserted": 0, "updated": 0, "deleted": 0} for written in again.tables.values())
+    assert differences(before, snapshot(spark, config)) == {}
+
+
+def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_path, file_mode_tables):
+    config = _processed_lake(spark, tmp_path)
+    land(config, "set2", sources=("gym_logins",))
+    assert _ran(pipeline.run(spark, config)) == {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
+    # The rest of set 2 (a copy of gym_logins again would be a rewritten file: its flow would rightly run).
+    land(config, "set2", sources=tuple(source for source in SOURCES if source != "gym_logins"))
+    ran = _ran(pipeline.run(spark, config))
+    assert ran == set(ALL_FLOWS) - {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
+    # Landed in two parts, skipping in between, the lake ends equal to sets 1 and 2 landed whole and run.
+    assert differences(file_mode_tables, snapshot(spark, config)) == {}
+
+
+def test_a_batch_a_crash_left_uncommitted_is_replayed_once_not_skipped(spark, tmp_path):
+    config = _processed_lake(spark, tmp_path)
+    before = snapshot(spark, config)
+    bronze_rows = spark.table(config.table(BRONZE, "kafka_multiplex_bz")).count()
+    # A crash after a batch's writes but before its commit file: what the checkpoint then looks like.
+    for name in (f"{BRONZE}.kafka_multiplex_bz", f"{SILVER}.heart_rate"):
+        commits = _checkpoint(config, name) / "commits"
+        last = max(int(path.name) for path in commits.iterdir() if path.name.isdigit())
+        for written in (commits / str(last), commits / f".{last}.crc"):  # the commit and its checksum file
+            written.unlink(missing_ok=True)
+    ran = _ran(pipeline.run(spark, config))
+    assert {f"{BRONZE}.kafka_multiplex_bz", f"{SILVER}.heart_rate"} <= ran
+    assert spark.table(config.table(BRONZE, "kafka_multiplex_bz")).count() == bronze_rows  # replayed, not doubled
+    assert differences(before, snapshot(spark, config)) == {}
+    assert pipeline.run(spark, config).skipped == ALL_FLOWS  # committed now: the next run skips again
+
+
+def test_a_replaced_checkpoint_is_not_taken_for_the_one_it_replaces(spark, tmp_path):
+    config = _processed_lake(spark, tmp_path)
+    before = snapshot(spark, config)
+    gold = f"{GOLD}.workout_bpm_summary"
+    checkpoint = _checkpoint(config, gold)
+    record = (checkpoint / pipeline.seen.RECORD).read_bytes()
+    for path in sorted(checkpoint.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    checkpoint.mkdir(exist_ok=True)
+    (checkpoint / pipeline.seen.RECORD).write_bytes(record)  # the old record survives; the query id does not
+    assert gold in _ran(pipeline.run(spark, config))  # a new query: it reads the change feed from the start
+    assert differences(before, snapshot(spark, config)) == {}
