@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lake import differences, fresh_lake, land, snapshot
 
 from fitlake import pipeline
@@ -28,15 +29,22 @@ def _checkpoint(config, name: str) -> Path:  # noqa: ANN001 - a PipelineConfig
     return Path(flow.checkpoint(config).removeprefix("file:"))
 
 
-def _processed_lake(spark, tmp_path):  # noqa: ANN001, ANN202 - fixtures; a config
-    config = fresh_lake(spark, tmp_path)
+def _processed_lake(spark, root: Path):  # noqa: ANN001, ANN202 - the spark fixture; a config
+    config = fresh_lake(spark, root)
     land(config, "set1")
     assert pipeline.run(spark, config).skipped == []  # a first run has no record: every flow runs
     return config
 
 
-def test_a_run_with_nothing_new_starts_no_query_and_changes_nothing(spark, tmp_path):
-    config = _processed_lake(spark, tmp_path)
+@pytest.fixture(scope="module")
+def set1_lake(spark, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - a config
+    """Set 1 landed and run, shared by the tests that leave the lake as they found it: processed, every batch
+    committed. (The test that lands more builds its own lake, last in this module: fresh_lake drops all.)"""
+    return _processed_lake(spark, tmp_path_factory.mktemp("set1-lake"))
+
+
+def test_a_run_with_nothing_new_starts_no_query_and_changes_nothing(spark, set1_lake):
+    config = set1_lake
     before = snapshot(spark, config)
     again = pipeline.run(spark, config)
     assert again.skipped == ALL_FLOWS and again.flow_seconds == {}
@@ -44,20 +52,8 @@ def test_a_run_with_nothing_new_starts_no_query_and_changes_nothing(spark, tmp_p
     assert differences(before, snapshot(spark, config)) == {}
 
 
-def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_path, file_mode_tables):
-    config = _processed_lake(spark, tmp_path)
-    land(config, "set2", sources=("gym_logins",))
-    assert _ran(pipeline.run(spark, config)) == {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
-    # The rest of set 2 (a copy of gym_logins again would be a rewritten file: its flow would rightly run).
-    land(config, "set2", sources=tuple(source for source in SOURCES if source != "gym_logins"))
-    ran = _ran(pipeline.run(spark, config))
-    assert ran == set(ALL_FLOWS) - {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
-    # Landed in two parts, skipping in between, the lake ends equal to sets 1 and 2 landed whole and run.
-    assert differences(file_mode_tables, snapshot(spark, config)) == {}
-
-
-def test_a_batch_a_crash_left_uncommitted_is_replayed_once_not_skipped(spark, tmp_path):
-    config = _processed_lake(spark, tmp_path)
+def test_a_batch_a_crash_left_uncommitted_is_replayed_once_not_skipped(spark, set1_lake):
+    config = set1_lake
     before = snapshot(spark, config)
     bronze_rows = spark.table(config.table(BRONZE, "kafka_multiplex_bz")).count()
     # A crash after a batch's writes but before its commit file: what the checkpoint then looks like.
@@ -73,8 +69,8 @@ def test_a_batch_a_crash_left_uncommitted_is_replayed_once_not_skipped(spark, tm
     assert pipeline.run(spark, config).skipped == ALL_FLOWS  # committed now: the next run skips again
 
 
-def test_a_replaced_checkpoint_is_not_taken_for_the_one_it_replaces(spark, tmp_path):
-    config = _processed_lake(spark, tmp_path)
+def test_a_replaced_checkpoint_is_not_taken_for_the_one_it_replaces(spark, set1_lake):
+    config = set1_lake
     before = snapshot(spark, config)
     gold = f"{GOLD}.workout_bpm_summary"
     checkpoint = _checkpoint(config, gold)
@@ -85,3 +81,15 @@ def test_a_replaced_checkpoint_is_not_taken_for_the_one_it_replaces(spark, tmp_p
     (checkpoint / pipeline.seen.RECORD).write_bytes(record)  # the old record survives; the query id does not
     assert gold in _ran(pipeline.run(spark, config))  # a new query: it reads the change feed from the start
     assert differences(before, snapshot(spark, config)) == {}
+
+
+def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_path, file_mode_tables):
+    config = _processed_lake(spark, tmp_path)
+    land(config, "set2", sources=("gym_logins",))
+    assert _ran(pipeline.run(spark, config)) == {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
+    # The rest of set 2 (a copy of gym_logins again would be a rewritten file: its flow would rightly run).
+    land(config, "set2", sources=tuple(source for source in SOURCES if source != "gym_logins"))
+    ran = _ran(pipeline.run(spark, config))
+    assert ran == set(ALL_FLOWS) - {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
+    # Landed in two parts, skipping in between, the lake ends equal to sets 1 and 2 landed whole and run.
+    assert differences(file_mode_tables, snapshot(spark, config)) == {}
