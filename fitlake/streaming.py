@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JError
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.streaming import StreamingQuery
@@ -94,8 +94,10 @@ def merge_into(
         on += f" AND ({target_condition})"
     if spec.prune_by:
         column = F.col(spec.prune_by)
-        # Bounds as strings rendered by Spark in the session time zone, read back the same way below.
-        bounds = source.agg(F.min(column).cast("string").alias("lo"), F.max(column).cast("string").alias("hi")).first()
+        # Bounds as strings rendered by Spark in the session time zone, read back the same way below. Taken
+        # over ``updates``, not ``source``: the same values (prune_by is a key, and every key keeps a row),
+        # without computing the one-row-per-key window twice (once here, once for the MERGE).
+        bounds = updates.agg(F.min(column).cast("string").alias("lo"), F.max(column).cast("string").alias("hi")).first()
         if bounds is None or bounds.lo is None:
             return
         kind = source.schema[spec.prune_by].dataType
@@ -157,8 +159,26 @@ def delete_older(spark: SparkSession, tombstones: DataFrame, table: str, key: st
 
 def bounds(df: DataFrame, low: str, high: str | None = None) -> tuple[str, str] | None:
     """(min of ``low``, max of ``high``) over ``df`` as Spark renders them (session time zone), or None if empty."""
-    row = df.agg(F.min(low).cast("string").alias("lo"), F.max(high or low).cast("string").alias("hi")).first()
-    return None if row is None or row.lo is None else (row.lo, row.hi)
+    return bounds_where(df, {"all": (F.lit(True), low, high or low)})["all"]
+
+
+Span = tuple[Column, str, str]
+
+
+def bounds_where(df: DataFrame, spans: dict[str, Span]) -> dict[str, tuple[str, str] | None]:
+    """``bounds`` of several subsets of ``df`` in one Spark job: for each name, (condition, low, high) gives
+    (min of ``low``, max of ``high``) over the rows meeting the condition, or None when none does (nor has a
+    non-null ``low``). One job instead of one per subset: each job costs a fixed ~0.2 s on a small machine."""
+    columns = []
+    for index, (condition, low, high) in enumerate(spans.values()):
+        columns.append(F.min(F.when(condition, F.col(low))).cast("string").alias(f"lo{index}"))
+        columns.append(F.max(F.when(condition, F.col(high))).cast("string").alias(f"hi{index}"))
+    row = df.agg(*columns).first()
+    found = {}
+    for index, name in enumerate(spans):
+        lo = None if row is None else row[f"lo{index}"]
+        found[name] = None if lo is None else (lo, row[f"hi{index}"])
+    return found
 
 
 def _literal(text: str, kind: T.DataType) -> str:
@@ -387,9 +407,17 @@ def read_changes(
     )
 
 
-def append_once(batch: DataFrame, table: str, app_id: str, batch_id: int) -> None:
+def append_once(batch: DataFrame, table: str, app_id: str, batch_id: int, *, skip_empty: bool = False) -> None:
     """Append a micro-batch's rows exactly once: Delta skips a (app_id, batch_id) it has already committed,
-    so a batch replayed after a crash does not duplicate rows."""
+    so a batch replayed after a crash does not duplicate rows.
+
+    ``skip_empty``: write nothing, not even an empty commit, when ``batch`` has no rows (for the quarantine,
+    empty in almost every batch). Safe to skip: a replay of the batch finds it empty again and writes nothing
+    either. Worth it only when ``batch`` is cheap to probe (read from a persisted frame): an empty append
+    costs a Delta commit, and a new table version that every later reader of the table must load.
+    """
+    if skip_empty and batch.isEmpty():
+        return
     (
         batch.write.format("delta")
         .mode("append")

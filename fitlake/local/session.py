@@ -51,6 +51,11 @@ def local_spark(
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         # Delta rebuilds table state with 50 partitions by default: far too many for small local tables.
         .config("spark.databricks.delta.snapshotPartitions", "2")
+        # No generated code: a run is hundreds of small jobs over a few hundred rows, and compiling each new
+        # plan's Java code (Janino) cost more CPU than evaluating it; interpreted evaluation is the path
+        # Spark itself falls back to when code generation fails. Measured in benchmarks/README.md.
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
         .config("spark.ui.enabled", str(ui).lower())
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", java_options)

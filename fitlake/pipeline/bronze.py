@@ -49,7 +49,7 @@ def _csv_flow(source: str, schema: str, required: tuple[str, ...], times: tuple[
                 app_id = batch_app_id(batch.sparkSession, checkpoint)
                 append_once(bronze.good_rows(checked, columns), table, app_id, batch_id)
                 bad = bronze.quarantined(checked, table_name, bronze.csv_raw(columns))
-                append_once(bad, quarantine, f"{app_id}:quarantine", batch_id)
+                append_once(bad, quarantine, f"{app_id}:quarantine", batch_id, skip_empty=True)
             finally:
                 checked.unpersist()
 
@@ -95,7 +95,7 @@ def _kafka_flow() -> Flow:
                 records = bronze.kafka_records(bronze.good_rows(checked, columns), session.table(lookup))
                 append_once(records, table, app_id, batch_id)
                 bad = bronze.quarantined(checked, table_name, bronze.kafka_raw())
-                append_once(bad, quarantine, f"{app_id}:quarantine", batch_id)
+                append_once(bad, quarantine, f"{app_id}:quarantine", batch_id, skip_empty=True)
             finally:
                 checked.unpersist()
 

@@ -20,6 +20,7 @@ from fitlake.streaming import (
     append_once,
     apply_changes,
     bounds,
+    bounds_where,
     delete_matching,
     delete_older,
     merge_into,
@@ -51,7 +52,8 @@ def _changes(table: str, change_types: tuple[str, ...]) -> Source:
 
 def _quarantine(config: PipelineConfig, checkpoint: str, parsed: DataFrame, source: str, batch_id: int) -> None:
     app_id = f"{batch_app_id(parsed.sparkSession, checkpoint)}:quarantine"
-    append_once(silver.quarantined(parsed, source), config.table(SILVER, "quarantine"), app_id, batch_id)
+    bad = silver.quarantined(parsed, source)
+    append_once(bad, config.table(SILVER, "quarantine"), app_id, batch_id, skip_empty=True)
 
 
 def _users(config: PipelineConfig, _checkpoint: str) -> Handler:
@@ -156,11 +158,19 @@ def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
         completed = spark.table(config.table(SILVER, "completed_workouts"))
         probes = batch.persist()
         try:
-            _forget_stale_readings(spark, config, probes)
-            reading_span = bounds(probes.where(F.col("kind") == "reading"), "time")
+            kind = F.col("kind")
+            spans = bounds_where(
+                probes,
+                {
+                    "reading": (kind == "reading", "time", "time"),
+                    "ended": (kind == "ended", "start_time", "end_time"),
+                    "user_changed": (kind == "user_changed", "user_id", "user_id"),
+                },
+            )
+            _forget_stale_readings(spark, config, probes, spans["ended"], spans["user_changed"] is not None)
             candidates = completed.where(F.lit(False))
-            if reading_span is not None:
-                lo, hi = reading_span
+            if spans["reading"] is not None:
+                lo, hi = spans["reading"]
                 candidates = completed.where(
                     (F.col("end_time") >= F.lit(lo).cast("timestamp"))
                     & (F.col("start_time") < F.lit(hi).cast("timestamp"))
@@ -182,18 +192,18 @@ def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
     return handle
 
 
-def _forget_stale_readings(spark: SparkSession, config: PipelineConfig, probes: DataFrame) -> None:
-    """Delete workout_bpm rows that no longer hold: those of workouts no longer complete, and all rows of
-    users whose registered device changed (they are recomputed from the new device right after)."""
+def _forget_stale_readings(
+    spark: SparkSession, config: PipelineConfig, probes: DataFrame, ended: tuple[str, str] | None, users_changed: bool
+) -> None:
+    """Delete workout_bpm rows that no longer hold: those of workouts no longer complete (``ended`` spans their
+    starts and ends), and all rows of users whose registered device changed (they are recomputed from the new
+    device right after)."""
     table = config.table(SILVER, "workout_bpm")
-    ended = probes.where(F.col("kind") == "ended")
-    span = bounds(ended, "start_time", "end_time")
-    if span is not None:
-        window = f"t.start_time BETWEEN TIMESTAMP'{span[0]}' AND TIMESTAMP'{span[1]}'"
-        delete_matching(spark, ended, table, silver.WORKOUT_KEY, window)
-    changed_users = probes.where(F.col("kind") == "user_changed")
-    if not changed_users.isEmpty():
-        delete_matching(spark, changed_users, table, ["user_id"])
+    if ended is not None:
+        window = f"t.start_time BETWEEN TIMESTAMP'{ended[0]}' AND TIMESTAMP'{ended[1]}'"
+        delete_matching(spark, probes.where(F.col("kind") == "ended"), table, silver.WORKOUT_KEY, window)
+    if users_changed:
+        delete_matching(spark, probes.where(F.col("kind") == "user_changed"), table, ["user_id"])
 
 
 def _user_bins(config: PipelineConfig, _checkpoint: str) -> Handler:

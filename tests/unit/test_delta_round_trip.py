@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import pytest
+from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from fitlake import demo
-from fitlake.streaming import MergeSpec, StreamTarget, Trigger, append_stream, latest_per_key, merge_into, merge_stream
+from fitlake.streaming import (
+    MergeSpec,
+    StreamTarget,
+    Trigger,
+    append_once,
+    append_stream,
+    bounds,
+    bounds_where,
+    latest_commit,
+    latest_per_key,
+    merge_into,
+    merge_stream,
+)
 
 SPEC = MergeSpec(keys=("k",), order_by="v")
 
@@ -73,3 +86,44 @@ def test_trigger_modes():
     assert Trigger("continuous", "5 seconds").options() == {"processingTime": "5 seconds"}
     with pytest.raises(ValueError, match="batch"):
         Trigger("sometimes")
+
+
+def test_pruned_merge_bounds_cover_every_key_of_the_batch(spark, tmp_path):
+    """The pruning bounds come from the raw batch: a key whose newest row is not its first still lands."""
+    name = "default.rt_pruned_merge"
+    spark.sql(f"DROP TABLE IF EXISTS {name}")
+    spark.sql(f"CREATE TABLE {name} (k BIGINT, v BIGINT) USING DELTA")
+    spec = MergeSpec(keys=("k",), order_by="v", prune_by="k")
+    merge_into(spark, spark.createDataFrame([(1, 1), (9, 1)], "k BIGINT, v BIGINT"), name, spec)
+    updates = spark.createDataFrame([(1, 5), (1, 2), (9, 0), (9, 7), (4, 3)], "k BIGINT, v BIGINT")
+    merge_into(spark, updates, name, spec)
+    merge_into(spark, updates, name, spec)
+    expected = spark.createDataFrame([(1, 5), (4, 3), (9, 7)], "k BIGINT, v BIGINT")
+    assertDataFrameEqual(spark.table(name), expected)
+
+
+def test_bounds_where_gives_each_subset_its_span_and_none_for_an_empty_one(spark):
+    df = spark.createDataFrame(
+        [("r", 3, 4), ("r", 1, 2), ("e", 10, 20), ("e", 5, 30), ("x", None, None)], "kind STRING, lo INT, hi INT"
+    )
+    kind = F.col("kind")
+    spans = bounds_where(
+        df, {"r": (kind == "r", "lo", "hi"), "e": (kind == "e", "lo", "hi"), "none": (kind == "z", "lo", "hi")}
+    )
+    assert spans == {"r": ("1", "4"), "e": ("5", "30"), "none": None}
+    assert bounds(df.where(kind == "e"), "lo", "hi") == ("5", "30")
+    assert bounds(df.where(kind == "x"), "lo") is None
+    assert bounds(df.where(F.lit(False)), "lo") is None
+
+
+def test_append_once_skips_an_empty_batch_and_never_appends_a_batch_twice(spark, table):
+    before = latest_commit(spark, table)[0]
+    empty = spark.createDataFrame([], "k STRING, v BIGINT")
+    append_once(empty, table, "app", 0, skip_empty=True)
+    assert latest_commit(spark, table)[0] == before  # no commit at all, not even an empty one
+    rows = spark.createDataFrame([("a", 1)], "k STRING, v BIGINT")
+    append_once(rows, table, "app", 1, skip_empty=True)
+    append_once(rows, table, "app", 1, skip_empty=True)  # a replayed batch
+    assertDataFrameEqual(spark.table(table), rows)
+    append_once(empty, table, "app", 2)  # without skip_empty an empty batch still commits
+    assert latest_commit(spark, table)[0] == before + 2
