@@ -31,7 +31,7 @@ from fitlake.local.fs import LocalFs
 from fitlake.local.layout import LocalLayout
 from fitlake.local.outputs import OutputRouter, OutputSink, render_rows
 from fitlake.local.record import RunRecord
-from fitlake.local.secrets import EnvSecrets, Redactor
+from fitlake.local.secrets import EnvSecrets, Redactor, redacted_error
 from fitlake.local.source import Cell, Notebook, parse_notebook_file, split_sql_statements
 from fitlake.local.widgets import Widgets
 
@@ -42,7 +42,7 @@ PIP_NOTE = "%pip is a no-op locally: dependencies come from pyproject.toml (make
 
 @dataclass
 class RunResult:
-    """The outcome of a top-level notebook run."""
+    """The outcome of a top-level notebook run; ``exit_value`` as the run page shows it (secrets redacted)."""
 
     exit_value: str | None
     record_folder: Path
@@ -66,7 +66,7 @@ class NotebookRuntime:
         self.fs = LocalFs(layout.dbfs, layout.volumes)
         self.secrets = EnvSecrets(self.redactor, environ)
         self.echo = echo
-        self.router = OutputRouter()
+        self.router = OutputRouter(self.redactor)
 
     def run(self, path: str | Path, arguments: dict[str, Any] | None = None) -> RunResult:
         """Run the notebook at ``path`` with widget ``arguments``; always writes a run record.
@@ -83,10 +83,14 @@ class NotebookRuntime:
                 exit_value = self.execute(path, arguments or {}, record, is_child=False)
         finally:
             print(f"Run record: {record.folder}")
-        return RunResult(exit_value=exit_value, record_folder=record.folder, files=list(record.files))
+        return RunResult(exit_value=self._redacted(exit_value), record_folder=record.folder, files=list(record.files))
 
     def execute(self, path: Path, arguments: dict[str, Any], record: RunRecord, *, is_child: bool) -> str | None:
-        """Run one notebook in a fresh namespace with its own widgets; return its exit value."""
+        """Run one notebook in a fresh namespace with its own widgets; return its exit value.
+
+        The value returned is the notebook's own (a parent's ``dbutils.notebook.run`` gets it unchanged, as on
+        Databricks); the run record keeps it and the arguments redacted.
+        """
         notebook = parse_notebook_file(path)
         run = _NotebookRun(self, notebook, Widgets(arguments))
         stem = record.file_stem(notebook, is_child)
@@ -99,8 +103,8 @@ class NotebookRuntime:
                 stem,
                 notebook,
                 run.outputs,
-                arguments={str(k): str(v) for k, v in arguments.items()},
-                exit_value=run.exit_value,
+                arguments={str(k): self.redactor(str(v)) for k, v in arguments.items()},
+                exit_value=self._redacted(run.exit_value),
                 failed=failed,
             )
         return run.exit_value
@@ -132,9 +136,14 @@ class NotebookRuntime:
             )
         if "error" in outcome:
             error = outcome["error"]
-            raise FitlakeError(f"Notebook {ref} failed: {self.redactor(str(error))}") from error
+            raise FitlakeError(f"Notebook {ref} failed: {self.redactor(str(error))}") from redacted_error(
+                error, self.redactor
+            )
         value = outcome.get("value")
         return "" if value is None else value
+
+    def _redacted(self, value: str | None) -> str | None:
+        return None if value is None else self.redactor(value)
 
 
 class _NotebookRun:
@@ -175,6 +184,7 @@ class _NotebookRun:
         for cell in notebook.cells:
             cell_sink = sink or self._new_sink(cell.number)
             with self.runtime.router.cell(cell_sink):
+                failure = None
                 try:
                     self._run_cell(cell, notebook, cell_sink)
                 except NotebookExit as exit_:
@@ -183,9 +193,17 @@ class _NotebookRun:
                 except NotebookCellError:
                     raise
                 except Exception as error:
-                    text = self.runtime.redactor(_notebook_traceback(error))
-                    cell_sink.error(type(error).__name__, str(error), text)
-                    raise NotebookCellError(str(notebook.path), cell.number, text, error) from error
+                    failure = self._cell_failure(error, notebook, cell, cell_sink)
+                if failure is not None:
+                    # Raised outside the except block, so its __context__ is not the original error.
+                    raise failure from failure.cause
+
+    def _cell_failure(self, error: Exception, notebook: Notebook, cell: Cell, sink: OutputSink) -> NotebookCellError:
+        """The error a failed cell raises; the original stays its cause only when it holds no secret."""
+        redact = self.runtime.redactor
+        text = redact(_notebook_traceback(error))
+        sink.error(type(error).__name__, str(error), text)
+        return NotebookCellError(str(notebook.path), cell.number, text, redacted_error(error, redact))
 
     def _new_sink(self, number: int) -> OutputSink:
         console = self.runtime.router.console_out if self.runtime.echo else None

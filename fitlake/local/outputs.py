@@ -2,7 +2,9 @@
 
 ``sys.stdout`` and ``sys.stderr`` are replaced, while a runtime runs, by streams that route each write to
 the output sink of the cell the writing thread is executing (child notebooks run in their own threads).
-Every piece of text passes the secret redactor before it is shown or kept.
+A thread that runs no cell (Spark's ``foreachBatch`` callbacks, a notebook's own threads) writes to the
+console, as on Databricks it writes to the driver log. Every piece of text passes the secret redactor
+before it is shown or kept.
 """
 
 from __future__ import annotations
@@ -59,16 +61,18 @@ class OutputSink:
 class _RoutingStream:
     """A stand-in for sys.stdout/stderr that writes into the current thread's cell sink."""
 
-    def __init__(self, name: str, original: TextIO, local: threading.local):
+    def __init__(self, name: str, original: TextIO, local: threading.local, redact: Callable[[str], str]):
         self._name = name
         self._original = original
         self._local = local
+        self._redact = redact
 
     def write(self, text: str) -> int:
         sink = getattr(self._local, "sink", None)
         if sink is None:
-            return self._original.write(text)
-        sink.write(self._name, text)
+            self._original.write(self._redact(text))
+        else:
+            sink.write(self._name, text)
         return len(text)
 
     def flush(self) -> None:
@@ -84,7 +88,8 @@ class _RoutingStream:
 class OutputRouter:
     """Installs the routing streams and tracks each thread's current cell sink."""
 
-    def __init__(self) -> None:
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        self._redact = redact
         self._local = threading.local()
         self._depth = 0
         self._lock = threading.Lock()
@@ -96,8 +101,8 @@ class OutputRouter:
         with self._lock:
             if self._depth == 0:
                 self.console_out, self.console_err = sys.stdout, sys.stderr
-                sys.stdout = _RoutingStream("stdout", self.console_out, self._local)  # type: ignore[assignment]
-                sys.stderr = _RoutingStream("stderr", self.console_err, self._local)  # type: ignore[assignment]
+                sys.stdout = _RoutingStream("stdout", self.console_out, self._local, self._redact)  # type: ignore[assignment]
+                sys.stderr = _RoutingStream("stderr", self.console_err, self._local, self._redact)  # type: ignore[assignment]
             self._depth += 1
         try:
             yield

@@ -5,15 +5,21 @@ and key are upper-cased and every character other than a letter or digit becomes
 scope ``kafka-prod``, key ``sasl.password`` -> ``FITLAKE_SECRET__KAFKA_PROD__SASL_PASSWORD``.
 
 As on Databricks, a value read this way never appears in a notebook's output: printed text, displayed
-results and error messages show ``[REDACTED]`` instead.
+results, error messages, exit values and run records show ``[REDACTED]`` instead. The value is recognised as
+it is and in the escaped forms that printing a string produces (``repr``, JSON, a JAAS quoted string, and
+one of these inside another). As on Databricks, a transformed secret (base64-encoded, sliced, reversed) cannot
+be recognised and is shown as it is.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import threading
-from collections.abc import Mapping
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from fitlake.errors import SecretNotFoundError
@@ -29,22 +35,68 @@ def secret_env_var(scope: str, key: str) -> str:
     return f"{ENV_PREFIX}{norm(scope)}__{norm(key)}"
 
 
+def _repr_inner(value: str) -> str:
+    """What ``repr`` shows between the quotes: backslashes doubled, a quote escaped, control characters."""
+    return repr(value)[1:-1]
+
+
+def _repr_inner_both_quotes(value: str) -> str:
+    """The secret inside the repr of a longer string holding both quote kinds: ``'`` escaped, ``"`` not."""
+    return _repr_inner(value + "'\"")[:-3]
+
+
+def _json_inner(value: str) -> str:
+    return json.dumps(value)[1:-1]
+
+
+def _json_inner_unicode(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)[1:-1]
+
+
+def _jaas_inner(value: str) -> str:
+    """A JAAS option value's escaping (``fitlake.kafka.settings.jaas_config``): ``\\`` and ``\"``."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _bytes_repr_inner(value: str) -> str:
+    """What ``repr`` of ``dbutils.secrets.getBytes`` shows between the quotes."""
+    return repr(value.encode("utf-8"))[2:-1]
+
+
+_ESCAPES = (_repr_inner, _repr_inner_both_quotes, _json_inner, _json_inner_unicode, _jaas_inner, _bytes_repr_inner)
+# Two levels cover a secret escaped once inside a string that is escaped again, such as the JAAS line of the
+# Kafka options inside the repr or the JSON of the options dict.
+_ESCAPE_DEPTH = 2
+
+
+def escaped_forms(value: str) -> set[str]:
+    """``value`` and the forms printing it can produce: each escape above and each pair of them."""
+    forms = {value}
+    for depth in range(1, _ESCAPE_DEPTH + 1):
+        for chain in itertools.product(_ESCAPES, repeat=depth):
+            form = value
+            for escape in chain:
+                form = escape(form)
+            forms.add(form)
+    return forms
+
+
 class Redactor:
-    """Replaces every secret value handed out so far with ``[REDACTED]``."""
+    """Replaces every secret value handed out so far, and its escaped forms, with ``[REDACTED]``."""
 
     def __init__(self) -> None:
-        self._values: set[str] = set()
+        self._forms: list[str] = []
         self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
         if value:
             with self._lock:
-                self._values.add(value)
+                # Longest first, so a secret (or form) that contains another is replaced whole.
+                self._forms = sorted(set(self._forms) | escaped_forms(value), key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        # Longest first, so a secret that contains another is replaced whole.
-        for value in sorted(self._values, key=len, reverse=True):
-            text = text.replace(value, REDACTED)
+        for form in self._forms:
+            text = text.replace(form, REDACTED)
         return text
 
 
@@ -88,3 +140,23 @@ class EnvSecrets:
             name[len(ENV_PREFIX) :].split("__", 1)[0].lower() for name in self._environ if name.startswith(ENV_PREFIX)
         }
         return [SecretScope(name=scope) for scope in sorted(scopes)]
+
+
+class RedactedException(Exception):  # noqa: N818 - stands in for any exception, not an error of its own
+    """Stands in for an exception whose text held a secret: its type's name and its redacted traceback.
+
+    The original cannot be kept anywhere in a chain (``__cause__``, ``__context__``): whoever formats the
+    chain, a logger or a test runner, would print the secret.
+    """
+
+    def __init__(self, original_type: str, text: str):
+        super().__init__(text)
+        self.original_type = original_type
+
+
+def redacted_error(error: BaseException, redact: Callable[[str], str]) -> BaseException:
+    """``error`` itself when nothing in it or its chain names a secret, else a ``RedactedException``."""
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    if redact(text) == text and redact(repr(error)) == repr(error):
+        return error
+    return RedactedException(type(error).__name__, redact(text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 
 import nbformat
 import pytest
@@ -310,3 +311,67 @@ def test_run_record_is_written_for_a_failed_run(runtime, tmp_path):
 def test_a_missing_notebook_is_a_clear_error(runtime, tmp_path):
     with pytest.raises(FitlakeError, match="does not exist"):
         runtime.run(tmp_path / "nope.py")
+
+
+SECRET = "s3cr3t-value"
+READ_SECRET = "password = dbutils.secrets.get('kafka', 'password')"
+
+
+def every_record_file(result) -> str:
+    return "\n".join(path.read_text(encoding="utf-8") for path in sorted(result.record_folder.iterdir()))
+
+
+def test_an_exit_value_holding_a_secret_is_redacted_in_the_result_and_the_cli(runtime, tmp_path, monkeypatch, capsys):
+    from fitlake import cli
+
+    nb = write_notebook(tmp_path / "nb.py", READ_SECRET, "dbutils.notebook.exit(f'token={password}')")
+    monkeypatch.setattr(cli, "_runtime", lambda args: runtime)
+    assert cli.main(["notebook", str(nb)]) == 0
+    out = capsys.readouterr().out
+    assert SECRET not in out and "Exit value: token=[REDACTED]" in out
+    assert runtime.run(nb).exit_value == "token=[REDACTED]"
+
+
+def test_the_run_record_redacts_a_childs_arguments_and_exit_values(runtime, tmp_path):
+    write_notebook(
+        tmp_path / "child.py",
+        "dbutils.widgets.text('pw', '')",
+        "dbutils.notebook.exit(dbutils.widgets.get('pw'))",
+    )
+    nb = write_notebook(
+        tmp_path / "parent.py",
+        READ_SECRET,
+        "value = dbutils.notebook.run('./child', 60, {'pw': password})\nassert value == password",
+        "dbutils.notebook.exit(value)",
+    )
+    result = runtime.run(nb)
+    assert SECRET not in every_record_file(result)
+    child = recorded(result, "01-child").metadata.fitlake
+    assert (child.arguments, child.exit_value) == ({"pw": "[REDACTED]"}, "[REDACTED]")
+    assert recorded(result, "parent").metadata.fitlake.exit_value == "[REDACTED]"
+
+
+def test_no_exception_in_a_failed_cells_chain_holds_the_secret(runtime, tmp_path):
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        READ_SECRET,
+        "try:\n    {}[password]\nexcept KeyError as missing:\n    raise ValueError(f'no {password}') from missing",
+    )
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(nb)
+    chain, error = [], failure.value
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert len(chain) >= 2 and failure.value.cause is chain[1]
+    assert all(SECRET not in f"{e!s} {e!r}" for e in chain)
+    assert SECRET not in "".join(traceback.format_exception(failure.value))
+    assert "ValueError" in str(failure.value.cause) and "[REDACTED]" in str(failure.value.cause)
+
+
+def test_a_failing_child_notebooks_error_chain_holds_no_secret(runtime, tmp_path):
+    write_notebook(tmp_path / "bad.py", READ_SECRET, "raise RuntimeError(password)")
+    nb = write_notebook(tmp_path / "nb.py", "dbutils.notebook.run('./bad', 60)")
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(nb)
+    assert SECRET not in "".join(traceback.format_exception(failure.value))

@@ -1,6 +1,10 @@
+import base64
+import json
+
 import pytest
 
 from fitlake.errors import SecretNotFoundError
+from fitlake.kafka.settings import Credentials, jaas_config
 from fitlake.local.secrets import EnvSecrets, Redactor, secret_env_var
 
 PASSWORD = "s3cr3t-pa55"
@@ -120,3 +124,53 @@ def test_list_does_not_fetch_values_for_redaction():
     secrets.list("s")
     secrets.listScopes()
     assert redactor(PASSWORD) == PASSWORD
+
+
+# Escaped forms: what printing a string holding the secret shows
+
+AWKWARD = 'Zq\\Kv"Jm\'Wx'  # a backslash and both quote kinds between fragments found nowhere else
+
+
+def leaks(text: str) -> bool:
+    return any(fragment in text for fragment in ("Zq", "Kv", "Jm", "Wx"))
+
+
+@pytest.fixture
+def awkward() -> Redactor:
+    secrets, redactor = secrets_with({"FITLAKE_SECRET__S__K": AWKWARD})
+    secrets.get("s", "k")
+    return redactor
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        AWKWARD,
+        repr(AWKWARD),
+        repr({"password": AWKWARD}),
+        repr(f"x'y\"{AWKWARD}"),
+        repr(AWKWARD.encode()),
+        repr([repr(AWKWARD)]),
+        json.dumps({"password": AWKWARD}),
+        json.dumps({"password": AWKWARD}, ensure_ascii=False),
+        json.dumps([json.dumps(AWKWARD)]),
+        str(KeyError(AWKWARD)),
+    ],
+)
+def test_repr_and_json_forms_of_a_secret_are_redacted(awkward, shown):
+    assert leaks(shown)
+    assert not leaks(awkward(shown))
+
+
+def test_a_password_inside_the_kafka_jaas_line_is_redacted_also_in_the_options_repr(awkward):
+    jaas = jaas_config("PLAIN", Credentials("user", AWKWARD))
+    options = {"kafka.sasl.jaas.config": jaas}
+    for shown in (jaas, repr(options), json.dumps(options)):
+        assert leaks(shown)
+        assert not leaks(awkward(shown)) and "[REDACTED]" in awkward(shown)
+
+
+def test_a_transformed_secret_is_not_recognised(awkward):
+    # As on Databricks: an encoded or sliced value is other text (documented in fitlake.local.secrets).
+    encoded = base64.b64encode(AWKWARD.encode()).decode()
+    assert awkward(encoded) == encoded
