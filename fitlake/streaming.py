@@ -222,7 +222,10 @@ def read_landing(spark: SparkSession, path: str, file_format: str, schema: str) 
     """
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"}
     if file_format == "csv":
-        options.update({"header": "true", "enforceSchema": "true"})
+        # multiLine: a quoted field may hold CR or LF (fitlake.extract writes such values quoted). The line
+        # reader would end the record at any CR or LF, even inside quotes, and read the rest as new rows.
+        # The price: a CSV file is read by one task, not split (landing files are small increments).
+        options.update({"header": "true", "enforceSchema": "true", "multiLine": "true"})
     if platform.on_databricks():
         reader = spark.readStream.format("cloudFiles").option("cloudFiles.format", file_format)
     else:

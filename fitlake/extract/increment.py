@@ -7,8 +7,6 @@ ingested that name does not ingest it again.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -48,10 +46,18 @@ def csv_text(columns: Sequence[str], rows: Iterable[Sequence[str | None]]) -> st
     """The documented landing CSV: a header, then one line per row; NULL is an empty field, as Spark reads it.
 
     Values are written as the database gave them (text), so a malformed one arrives unchanged for bronze to
-    quarantine; a value holding a comma or quote is quoted.
+    quarantine. A value holding a comma, a quote, a CR or an LF is quoted (its quotes doubled): the csv
+    module quotes only the characters of its own line terminator, and a lone CR left bare would end the line
+    for a reader that splits on any line break, letting a value inject rows.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(["" if value is None else value for value in row] for row in rows)
-    return out.getvalue()
+    lines = [columns, *(["" if value is None else value for value in row] for row in rows)]
+    return "".join(",".join(_csv_field(value) for value in line) + "\n" for line in lines)
+
+
+_QUOTED_WHEN_HOLDING = (",", '"', "\r", "\n")
+
+
+def _csv_field(value: str) -> str:
+    if any(character in value for character in _QUOTED_WHEN_HOLDING):
+        return '"' + value.replace('"', '""') + '"'
+    return value

@@ -12,14 +12,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from lake import fresh_lake
 
+from fitlake import pipeline
 from fitlake.config import PipelineConfig, load_config
 from fitlake.errors import FitlakeError
 from fitlake.extract import ExtractConfig, extract_all, load_extract_config
 from fitlake.extract.run import state_path
 from fitlake.extract.state import ExtractState, StateStore
 from fitlake.local.fs import LocalFs
-from fitlake.sample.database import load_set
+from fitlake.sample.database import create_schema, load_set
 from fitlake.sample.generator import shipped_sets_dir
 
 pytestmark = pytest.mark.integration
@@ -136,3 +138,22 @@ def test_a_row_without_a_usable_mark_stops_the_extract(spark, lake):
     with pytest.raises(FitlakeError, match="1 row.* NULL or non-integer row_version"):
         extract_all(spark, config, extract, fs, no_secrets, ["gym_logins"])
     assert landed(config, "gym_logins") == {}
+
+
+def test_a_value_holding_line_breaks_lands_quoted_and_bronze_reads_one_row(spark, lake, tmp_path):
+    # A lone CR once ended the landed line: this MAC would have become a second, well-formed registration.
+    injecting = "AA:BB\r999,888,EV:IL:00:00:00:01,1700000000\r"
+    config, extract, fs, database = lake
+    config = fresh_lake(spark, tmp_path / "lake")
+    with sqlite3.connect(database) as connection:
+        create_schema(connection)
+        connection.executemany(
+            "INSERT INTO registrations (user_id, device_id, mac_address, registration_timestamp) VALUES (?, ?, ?, ?)",
+            [(1, 100, injecting, 1700000001), (2, 200, "CC:DD\nEE:FF", 1700000002), (3, 300, "ok", 1700000003)],
+        )
+    extract_all(spark, config, extract, fs, no_secrets, ["registered_users"])
+    pipeline.run(spark, config, layers=["bronze"])
+    bronze = spark.table(config.table("bronze", "registered_users_bz"))
+    rows = sorted((row.user_id, row.mac_address) for row in bronze.collect())
+    assert rows == [(1, injecting), (2, "CC:DD\nEE:FF"), (3, "ok")]
+    assert spark.table(config.table("bronze", "quarantine")).count() == 0

@@ -47,6 +47,19 @@ def test_csv_text_is_the_landing_format_and_keeps_bad_values():
     assert list(csv.reader(io.StringIO(text)))[2] == ["b,c", "x", "", "3"]
 
 
+INJECTING_MAC = "AA:BB\r999,888,EV:IL:00:00:00:01,1700000000\r"
+
+
+@pytest.mark.parametrize("value", ["AA:BB\r999", "AA:BB\n999", INJECTING_MAC, 'a"b'])
+def test_csv_text_quotes_a_value_holding_a_line_break_so_it_cannot_add_rows(value):
+    text = csv_text(("user_id", "mac_address"), [("1", value)])
+    assert text == 'user_id,mac_address\n1,"' + value.replace('"', '""') + '"\n'
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [["user_id", "mac_address"], ["1", value]]
+    # A reader that ends a line at any CR or LF outside quotes sees exactly one data line.
+    outside_quotes = text.split('"')[::2]
+    assert sum(part.count("\r") + part.count("\n") for part in outside_quotes) == 2
+
+
 # --- the SQLite source and its loader ---------------------------------------------------------------------
 
 
