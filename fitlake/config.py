@@ -65,7 +65,7 @@ _VALIDATED_ELSEWHERE = {
     "deployment": "fitlake.governance",
     "extract": "fitlake.extract.config",
 }
-_INTERVAL = re.compile(r"^\d+(\.\d+)?\s+(second|seconds|minute|minutes|hour|hours)$")
+_INTERVAL = re.compile(r"\d+(\.\d+)?\s+(second|seconds|minute|minutes|hour|hours)")
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ def _bronze_source(value: str, where: str) -> str:
 
 
 def _interval(value: str, where: Any) -> str:
-    if not _INTERVAL.match(value.strip()):
+    if not _INTERVAL.fullmatch(value.strip()):
         raise ConfigError(f"{where}: processing_time {value!r} must look like '30 seconds' or '1 minute'.")
     return value.strip()
 

@@ -39,8 +39,8 @@ _KEYS: dict[str, type] = {
 }
 _TABLE_KEYS = ("table", "mark")
 # A table or view, optionally schema- (and database-) qualified: it goes into SQL text, so nothing else.
-_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
-_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 SecretGetter = Callable[[str, str], str]
 
@@ -134,9 +134,9 @@ def _table(source: str, value: Any, path: Path) -> SourceTable:
         raise ConfigError(f"{where}: unknown source; the extract lands {', '.join(LANDING_COLUMNS)}.")
     if not isinstance(value, dict) or sorted(value) != sorted(_TABLE_KEYS):
         raise ConfigError(f"{where} must have exactly the keys {', '.join(_TABLE_KEYS)}.")
-    if not isinstance(value["table"], str) or not _TABLE_NAME.match(value["table"]):
+    if not isinstance(value["table"], str) or not _TABLE_NAME.fullmatch(value["table"]):
         raise ConfigError(f"{where}: table {value['table']!r} must be a name like gym_sessions or dbo.gym_sessions.")
-    if not isinstance(value["mark"], str) or not _COLUMN_NAME.match(value["mark"]):
+    if not isinstance(value["mark"], str) or not _COLUMN_NAME.fullmatch(value["mark"]):
         raise ConfigError(f"{where}: mark {value['mark']!r} must be a column name (letters, digits, underscores).")
     return SourceTable(source, value["table"], value["mark"])
 

@@ -77,13 +77,13 @@ def load_deployment(environment: str, *, config_dir: Path = CONFIG_DIR) -> Deplo
     section = _table(path, raw.get("deployment"), "deployment", {"workspace_folder": str, "compute": dict})
     compute = _table(path, section["compute"], "deployment.compute", _COMPUTE_KEYS)
     folder = section["workspace_folder"]
-    if not WORKSPACE_FOLDER.match(folder) or any(part in (".", "..") for part in folder.split("/")):
+    if not WORKSPACE_FOLDER.fullmatch(folder) or any(part in (".", "..") for part in folder.split("/")):
         raise ConfigError(
             f"{path}: deployment.workspace_folder {folder!r} must be an absolute workspace path such as "
             "/Workspace/Shared/fitlake/dev (letters, digits and _.@+- between slashes)."
         )
-    _check(path, compute, "spark_version", SPARK_VERSION.match, "a runtime key such as 18.0.x-scala2.13")
-    _check(path, compute, "node_type_id", NODE_TYPE.match, "an Azure node type such as Standard_D4ds_v5")
+    _check(path, compute, "spark_version", SPARK_VERSION.fullmatch, "a runtime key such as 18.0.x-scala2.13")
+    _check(path, compute, "node_type_id", NODE_TYPE.fullmatch, "an Azure node type such as Standard_D4ds_v5")
     _check(path, compute, "num_workers", lambda n: n >= 1, "a whole number of at least 1")
     _check(path, compute, "data_security_mode", DATA_SECURITY_MODES.__contains__, " or ".join(DATA_SECURITY_MODES))
     return Deployment(environment, folder, Compute(**compute))

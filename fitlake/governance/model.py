@@ -36,14 +36,14 @@ PRIVILEGES: dict[str, frozenset[str]] = {
 DATA_SECURITY_MODES = ("SINGLE_USER", "USER_ISOLATION")  # the classic access modes that can use Unity Catalog
 
 _ABFSS = re.compile(
-    r"^abfss://(?P<container>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])@[a-z0-9]{3,24}\.dfs\.core\.windows\.net"
-    r"(?P<path>(/[A-Za-z0-9_.=-]+)*)/?$"
+    r"abfss://(?P<container>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])@[a-z0-9]{3,24}\.dfs\.core\.windows\.net"
+    r"(?P<path>(/[A-Za-z0-9_.=-]+)*)/?"
 )
 _URL_FORM = "abfss://<container>@<account>.dfs.core.windows.net/<path> (no quotes, spaces or '..')"
-_PRINCIPAL = re.compile(r"^[A-Za-z0-9_.@+-]([A-Za-z0-9 _.@+-]{0,253}[A-Za-z0-9_.@+-])?$")
-WORKSPACE_FOLDER = re.compile(r"^/Workspace(/[A-Za-z0-9_.@+-]+)+$")
-SPARK_VERSION = re.compile(r"^\d+\.\d+\.x(-[a-z0-9]+)*-scala\d+\.\d+$")
-NODE_TYPE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_PRINCIPAL = re.compile(r"[A-Za-z0-9_.@+-]([A-Za-z0-9 _.@+-]{0,253}[A-Za-z0-9_.@+-])?")
+WORKSPACE_FOLDER = re.compile(r"/Workspace(/[A-Za-z0-9_.@+-]+)+")
+SPARK_VERSION = re.compile(r"\d+\.\d+\.x(-[a-z0-9]+)*-scala\d+\.\d+")
+NODE_TYPE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def checked_name(value: Any, where: str) -> str:
 
 
 def checked_url(value: Any, where: str) -> str:
-    match = _ABFSS.match(value) if isinstance(value, str) else None
+    match = _ABFSS.fullmatch(value) if isinstance(value, str) else None
     if match is None or "--" in match["container"] or any(part in (".", "..") for part in match["path"].split("/")):
         raise ConfigError(f"{where}: {value!r} is not an ADLS Gen2 URL; expected {_URL_FORM}.")
     return value
@@ -109,7 +109,7 @@ def checked_url(value: Any, where: str) -> str:
 def checked_principal(value: Any, where: str) -> str:
     if isinstance(value, str) and "`" in value:
         raise ConfigError(f"{where}: principal {value!r} contains a backtick; such a name is rejected, not escaped.")
-    if not isinstance(value, str) or not _PRINCIPAL.match(value):
+    if not isinstance(value, str) or not _PRINCIPAL.fullmatch(value):
         raise ConfigError(
             f"{where}: principal {value!r} is invalid; expected a group name, user e-mail or service principal "
             "application id (letters, digits, spaces and _.@+-, at most 255 characters, no leading or trailing space)."

@@ -149,6 +149,12 @@ def test_widget_values_override_url_and_driver(spark):
         ("max_rows_per_file = 100000", "max_rows_per_file = 0", "max_rows_per_file must be a positive"),
         ("max_rows_per_file = 100000", "max_rows_per_file = 1\nbatch = 2", "unknown key extract.batch"),
         ('table = "gym_sessions_extract"', 'table = "x; DROP TABLE y"', "must be a name like gym_sessions"),
+        ('table = "gym_sessions_extract"', 'table = "gym_sessions_extract\\n"', "must be a name like gym_sessions"),
+        (
+            'gym_sessions_extract"\nmark = "row_version"',
+            'gym_sessions_extract"\nmark = "row_version\\n"',
+            "must be a column name",
+        ),
         (
             'gym_sessions_extract"\nmark = "row_version"',
             'gym_sessions_extract"\nmark = "row version"',

@@ -184,7 +184,9 @@ def test_an_injected_environment_fails_before_any_file_is_read(config_dir):
         gov.load_deployment("../prod", config_dir=config_dir)
 
 
-@pytest.mark.parametrize("name", ["fitlake dev", "fitlake_dev; DROP CATALOG fitlake_prod", "fitlake-dev", "`x`"])
+@pytest.mark.parametrize(
+    "name", ["fitlake dev", "fitlake_dev; DROP CATALOG fitlake_prod", "fitlake-dev", "`x`", "fitlake_dev\n"]
+)
 def test_a_catalog_name_that_is_not_an_identifier_fails(config_dir, name):
     path = edit(config_dir, 'name = "fitlake_dev"', f"name = {json.dumps(name)}")
     message = failure(config_dir)
@@ -197,7 +199,7 @@ def test_a_principal_with_a_backtick_is_rejected_not_escaped(config_dir):
     assert str(path) in message and "governance.principals.analysts" in message and "backtick" in message
 
 
-@pytest.mark.parametrize("principal", ["", " padded", "a;b", "a'b", "line\\nbreak", "x" * 256])
+@pytest.mark.parametrize("principal", ["", " padded", "a;b", "a'b", "line\\nbreak", "x" * 256, "trailing\n"])
 def test_a_principal_outside_the_allowed_characters_is_rejected(config_dir, principal):
     edit(config_dir, '"fitlake-analysts"', json.dumps(principal))
     assert "governance.principals.analysts" in failure(config_dir)
@@ -212,6 +214,7 @@ def test_a_principal_outside_the_allowed_characters_is_rejected(config_dir, prin
         "s3://landing/fitlake",
         "abfss://Landing@fitlakedev.dfs.core.windows.net/fitlake",
         "abfss://landing@fitlakedev.blob.core.windows.net/fitlake",
+        "abfss://landing@fitlakedev.dfs.core.windows.net/fitlake\n",
     ],
 )
 def test_an_external_location_url_that_is_not_plain_abfss_is_rejected(config_dir, url):
@@ -333,6 +336,12 @@ def test_a_missing_governance_section_is_named(config_dir):
         ('workspace_folder = "/Workspace/Shared/fitlake/dev"', 'workspace_folder = "/Shared/fitlake/dev"',
          "deployment.workspace_folder"),
         ('spark_version = "18.0.x-scala2.13"', 'spark_version = "latest"', "deployment.compute.spark_version"),
+        ('workspace_folder = "/Workspace/Shared/fitlake/dev"', 'workspace_folder = "/Workspace/Shared/dev\\n"',
+         "deployment.workspace_folder"),
+        ('spark_version = "18.0.x-scala2.13"', 'spark_version = "18.0.x-scala2.13\\n"',
+         "deployment.compute.spark_version"),
+        ('node_type_id = "Standard_D4ds_v5"', 'node_type_id = "Standard_D4ds_v5\\n"',
+         "deployment.compute.node_type_id"),
         ("num_workers = 1", "num_workers = 0", "deployment.compute.num_workers 0 is invalid"),
         ("num_workers = 1", 'num_workers = "2"', "deployment.compute.num_workers must be a whole number, got str"),
         ('data_security_mode = "SINGLE_USER"', 'data_security_mode = "NONE"', "SINGLE_USER or USER_ISOLATION"),
