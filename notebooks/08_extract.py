@@ -32,7 +32,7 @@ from fitlake.extract import deliveries_frame, extract_all, load_extract_config
 
 extract_config = load_extract_config(spark, config.environment, jdbc_url=jdbc_url, jdbc_driver=jdbc_driver)
 deliveries = extract_all(spark, config, extract_config, dbutils.fs, dbutils.secrets.get, sources)
-print(f"{len(deliveries)} increment(s) from {extract_config.jdbc_url.split(';')[0]}")
+print(f"{len(deliveries)} increment(s) from {extract_config.shown_url}")
 
 # COMMAND ----------
 

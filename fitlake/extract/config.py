@@ -20,6 +20,7 @@ from pyspark.sql import SparkSession
 from fitlake import platform
 from fitlake.config import CONFIG_DIR, pinned_on_databricks, read_environment_file
 from fitlake.errors import ConfigError
+from fitlake.extract.jdbc_url import checked_jdbc_url
 from fitlake.extract.schema import LANDING_COLUMNS
 from fitlake.toml_tables import check_table
 
@@ -73,6 +74,11 @@ class ExtractConfig:
 
     def sources(self) -> str:
         return ", ".join(table.source for table in self.tables)
+
+    @property
+    def shown_url(self) -> str:
+        """The JDBC URL without its properties: what a notebook or log may print."""
+        return checked_jdbc_url(self.jdbc_url, "extract.jdbc_url").shown
 
     def jdbc_options(self, get_secret: SecretGetter) -> dict[str, str]:
         """Spark JDBC reader options; user and password come from secrets (never from the file)."""
@@ -142,8 +148,4 @@ def _table(source: str, value: Any, path: Path) -> SourceTable:
 
 
 def _jdbc_url(value: str, where: str) -> str:
-    if not value.startswith("jdbc:"):
-        raise ConfigError(f"{where}: {value!r} is not a JDBC URL; it must start with 'jdbc:'.")
-    if re.search(r"(?i)password=", value):
-        raise ConfigError(f"{where}: the URL holds a password; keep credentials in secrets (extract.secret_scope).")
-    return value
+    return checked_jdbc_url(value, where).url

@@ -14,6 +14,7 @@ from fitlake.config import load_config
 from fitlake.errors import ConfigError
 from fitlake.extract.config import SQLITE_DRIVER, load_extract_config
 from fitlake.extract.increment import Increment, csv_text, read_from
+from fitlake.extract.jdbc_url import checked_jdbc_url
 from fitlake.sample.database import load_set
 from fitlake.sample.generator import shipped_sets_dir
 
@@ -140,6 +141,59 @@ def test_widget_values_override_url_and_driver(spark):
         load_extract_config(spark, "dev", jdbc_url="sqlite:/tmp/other.db")
 
 
+# --- JDBC URLs: no credentials in them ----------------------------------------------------------------------
+
+SQL_SERVER = "jdbc:sqlserver://fitlake-dev.database.windows.net:1433"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{SQL_SERVER};database=gyms;encrypt=true;trustServerCertificate=false;loginTimeout=30",
+        f"{SQL_SERVER};databaseName=gyms;hostNameInCertificate=*.database.windows.net;applicationName=fitlake;",
+        "jdbc:postgresql://db.example:5432/gyms?ssl=true&sslmode=require&currentSchema=app&connectTimeout=5",
+        "jdbc:sqlite:/tmp/some dir/fitlake.sqlite",
+    ],
+)
+def test_a_jdbc_url_with_only_connection_settings_is_accepted(url):
+    assert checked_jdbc_url(url, "extract.jdbc_url").url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("jdbc:postgresql://reader:hunter2@db.example/gyms", "names a user"),
+        ("jdbc:sqlserver://reader@db.example;database=gyms", "names a user"),
+        (f"{SQL_SERVER};database=gyms;PWD=hunter2", "property 'PWD' is not allowed"),
+        (f"{SQL_SERVER};database=gyms;password=hunter2", "property 'password' is not allowed"),
+        (f"{SQL_SERVER};accessToken=hunter2", "property 'accessToken' is not allowed"),
+        (f"{SQL_SERVER};user=reader", "property 'user' is not allowed"),
+        ("jdbc:postgresql://db.example/gyms?ssl=true&password=hunter2", "property 'password' is not allowed"),
+        ("jdbc:sqlite:/tmp/x.db?password=hunter2", "property 'password' is not allowed"),
+        ("jdbc:oracle:thin:reader/hunter2@db.example:1521/gyms", "must have the form"),
+        ("jdbc:sqlserver://;database=gyms", "names no host"),
+        ("sqlite:/tmp/x.db", "must start with 'jdbc:'"),
+    ],
+)
+def test_a_jdbc_url_holding_credentials_or_unknown_properties_is_refused(url, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        checked_jdbc_url(url, "extract.jdbc_url")
+    assert "hunter2" not in str(error.value) and "extract.jdbc_url" in str(error.value)
+
+
+def test_the_shown_url_leaves_out_every_property():
+    url = f"{SQL_SERVER};database=gyms;encrypt=true"
+    assert checked_jdbc_url(url, "x").shown == SQL_SERVER
+    assert checked_jdbc_url("jdbc:postgresql://db.example:5432/gyms?ssl=true", "x").shown == (
+        "jdbc:postgresql://db.example:5432/gyms"
+    )
+
+
+def test_the_extract_notebook_prints_the_shown_url_only():
+    notebook = (Path(__file__).resolve().parents[2] / "notebooks" / "08_extract.py").read_text()
+    assert "extract_config.shown_url" in notebook and "extract_config.jdbc_url" not in notebook
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
@@ -163,6 +217,7 @@ def test_widget_values_override_url_and_driver(spark):
         ("[extract.tables.gym_logins]", "[extract.tables.gym_visits]", "unknown source"),
         ('user_key = "gyms-db-user"', 'user_key = ""', "user_key and password_key must be too"),
         (";loginTimeout=30", ";password=hunter2", "keep credentials in secrets"),
+        ("database.windows.net:1433", "database.windows.net:1433;PWD=hunter2", "property 'PWD' is not allowed"),
         ("[extract]", "[extract_x]", "unknown section"),
     ],
 )
