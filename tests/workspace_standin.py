@@ -14,10 +14,11 @@ Errors have the workspace's shape (``{"error_code": ..., "message": ...}``). A r
 ``fail_runs()`` makes the next runs fail in a given task).
 
 How clients reach it: the legacy CLI builds its URLs from the host's scheme and name only and drops any
-port (``databricks_cli/sdk/api_client.py``), so it cannot be pointed at ``127.0.0.1:<port>``. Clients get a
-made-up host, ``http://workspace.standin``, and ``HTTP_PROXY=http://127.0.0.1:<port>``: requests (the CLI)
-and urllib (the deploy script) then send every request to this server in absolute form, and it serves them
-as that host.
+port (``databricks_cli/sdk/api_client.py``), so it cannot be pointed at ``127.0.0.1:<port>``. Clients get
+the host ``http://localhost`` (plain http is accepted for a loopback name only:
+``fitlake.deployment.legacy_cli.workspace_host``) and ``HTTP_PROXY=http://127.0.0.1:<port>`` with an empty
+``NO_PROXY``: requests (the CLI) and urllib (the deploy script) then send every request to this server in
+absolute form, and it serves them as that host.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-HOST = "http://workspace.standin"
+HOST = "http://localhost"
 TOKEN = "standin-token-not-a-secret"
 NOTEBOOK_HEADERS = {".py": ("PYTHON", "# Databricks notebook source"), ".sql": ("SQL", "-- Databricks notebook source")}
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from fitlake.errors import ConfigError
 NO_HANDOVER_ENV_VAR = "DATABRICKS_CLI_DO_NOT_EXECUTE_NEWER_VERSION"
 JOBS_API_VERSION = "2.1"
 HOST_ENV_VAR, TOKEN_ENV_VAR = "DATABRICKS_HOST", "DATABRICKS_TOKEN"
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1")
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,35 @@ def credentials_from_environment() -> Credentials:
             f"{' and '.join(missing)} not set: export the workspace URL (https://adb-<id>.<n>.azuredatabricks.net) "
             "and a token of the environment's CI service principal (in CI: from its variable group)."
         )
-    host = os.environ[HOST_ENV_VAR].rstrip("/")
-    parts = urlsplit(host)
-    # The legacy CLI builds its URLs from scheme and host name only (sdk/api_client.py): a port or a path
-    # would be silently dropped and the calls would go elsewhere.
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.port or parts.path or parts.query:
-        raise ConfigError(
-            f"{HOST_ENV_VAR} {host!r} must be the workspace URL alone, e.g. https://adb-1234.5.azuredatabricks.net "
-            "(no port, path or query: the legacy CLI would drop them)."
-        )
-    return Credentials(host, os.environ[TOKEN_ENV_VAR])
+    return Credentials(workspace_host(os.environ[HOST_ENV_VAR]), os.environ[TOKEN_ENV_VAR])
+
+
+def workspace_host(value: str) -> str:
+    """``value`` if it is a workspace URL alone (``https://<host name>``), else a ``ConfigError``.
+
+    The token goes wherever this URL points, so it must say one thing plainly: https (plain http would send
+    the token in clear), a host name and nothing else. No ``user@`` (``https://adb-1.net@evil.example``
+    goes to evil.example), no port, path or query (the legacy CLI builds its URLs from scheme and host name
+    only, sdk/api_client.py, and would drop them), no fragment (``https://evil.example#@adb-1.net``).
+    Plain http is accepted for a loopback name only, where the token stays on this machine: the workspace
+    stand-in of the tests (tests/workspace_standin.py) is served that way.
+    """
+    host = value.rstrip("/")
+    expected = f"{HOST_ENV_VAR} must be the workspace URL alone, e.g. https://adb-1234.5.azuredatabricks.net"
+    try:
+        parts = urlsplit(host)
+        port = parts.port
+    except ValueError as error:
+        raise ConfigError(f"{expected}: it does not parse as a URL ({error}).") from None
+    if "@" in parts.netloc:
+        raise ConfigError(f"{expected}: it names a user (user@host); the token would go to the host after '@'.")
+    if not parts.hostname or not _HOST_NAME.fullmatch(parts.hostname):
+        raise ConfigError(f"{expected}: it names no valid host (letters, digits, '-' and '.').")
+    if port or parts.path or parts.query or parts.fragment or "#" in host or "?" in host:
+        raise ConfigError(f"{expected} (no port, path, query or fragment: the legacy CLI would drop them).")
+    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOOPBACK_NAMES):
+        raise ConfigError(f"{expected}: it must use https, or the token would cross the network in clear.")
+    return host
 
 
 def legacy_cli_path() -> Path:

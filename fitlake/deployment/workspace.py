@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +21,21 @@ from fitlake.deployment import DeploymentError
 from fitlake.deployment.legacy_cli import Credentials
 
 IMPORT_LIMIT_BYTES = 10 * 1024 * 1024  # the Workspace API's limit for one import request
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib follows a redirect with every header of the request, the token's Authorization included, to
+    whichever host the answer names. The Workspace API never redirects, so an answer that does is refused."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # urllib's signature
+        target = urllib.parse.urlsplit(newurl)
+        raise DeploymentError(
+            f"{req.full_url} answered HTTP {code}, a redirect to {target.scheme}://{target.hostname}: refused, the "
+            "token would follow it. Check DATABRICKS_HOST (the workspace URL itself, not a link that forwards)."
+        )
+
+
+_OPENER = urllib.request.build_opener(_RefuseRedirects)
 
 
 def import_file(credentials: Credentials, local: Path, target: str) -> None:
@@ -35,7 +51,7 @@ def import_file(credentials: Credentials, local: Path, target: str) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with _OPENER.open(request, timeout=120) as response:
             response.read()
     except urllib.error.HTTPError as error:
         detail = error.read().decode(errors="replace")[:1000]
