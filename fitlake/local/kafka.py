@@ -271,8 +271,7 @@ def _configure(work_dir: Path) -> Broker:
     else:
         ports = dict(zip(("port", "sasl_port", "controller_port"), _free_ports(3), strict=True))
         ports["sasl_password"] = secrets.token_urlsafe(16)
-        previous.write_text(json.dumps(ports))
-        previous.chmod(0o600)
+        _write_private(previous, json.dumps(ports))
     for name in ("port", "sasl_port", "controller_port"):
         if not _port_free(ports[name]):
             raise BrokerError(
@@ -288,7 +287,7 @@ def _configure(work_dir: Path) -> Broker:
         sasl_username=LOCAL_SASL_USER,
         sasl_password=ports["sasl_password"],
     )
-    (work_dir / "server.properties").write_text(_server_properties(broker, work_dir / "data"))
+    _write_private(work_dir / "server.properties", _server_properties(broker, work_dir / "data"))
     (work_dir / "log4j2.properties").write_text(_LOG4J2)
     return broker
 
@@ -392,8 +391,20 @@ def _log_tail(broker: Broker, lines: int = 40) -> str:
 
 def _write_state(work_dir: Path, broker: Broker) -> None:
     state = work_dir / BROKER_STATE_FILE
-    state.write_text(json.dumps({**asdict(broker), "bootstrap_servers": broker.bootstrap_servers}, indent=2))
-    state.chmod(0o600)
+    _write_private(state, json.dumps({**asdict(broker), "bootstrap_servers": broker.bootstrap_servers}, indent=2))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file holding the SASL password so that only its owner can ever read it.
+
+    Created 0600 by ``os.open`` (a write then ``chmod`` leaves a moment at the umask's 0644); an existing
+    file keeps its mode when opened, so it is tightened before the new text goes in. A symlink in its place
+    is refused (O_NOFOLLOW) rather than followed to wherever it points.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
 
 
 def _read_state(state: Path) -> Broker:
