@@ -145,16 +145,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _runtime(args: argparse.Namespace):  # noqa: ANN202 - a NotebookRuntime, imported lazily (JVM start)
+def _runtime(args: argparse.Namespace, params: dict[str, str] | None = None):  # noqa: ANN202 - lazy import (JVM)
     from fitlake.local.executor import NotebookRuntime
     from fitlake.local.session import local_spark
 
     layout = LocalLayout(resolve_data_root(args.data_root), args.env)
-    return NotebookRuntime(local_spark(layout), layout)
+    roots, read_only = _fs_roots(params or {})
+    return NotebookRuntime(local_spark(layout), layout, fs_roots=roots, fs_read_only_roots=read_only)
+
+
+def _fs_roots(params: dict[str, str]) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """Local folders outside the data root that the user named on the command line, for ``dbutils.fs``.
+
+    dbutils.fs is confined to the data root; a ``landing`` given as a file: URI (written: the producer and the
+    extract land files there) and a ``set_dir`` (read: the producer copies from it) are the user's own choice.
+    """
+    landing, set_dir = params.get("landing", ""), params.get("set_dir", "")
+    roots = (Path(landing.removeprefix("file:")).resolve(),) if landing.startswith("file:") else ()
+    read_only = (Path(set_dir).resolve(),) if set_dir else ()
+    return roots, read_only
 
 
 def _run_notebook(args: argparse.Namespace) -> int:
-    result = _runtime(args).run(args.path, _parse_params(args.param))
+    params = _parse_params(args.param)
+    result = _runtime(args, params).run(args.path, params)
     if result.exit_value is not None:
         print(f"Exit value: {result.exit_value}")
     return 0
@@ -176,14 +190,14 @@ def _run(args: argparse.Namespace) -> int:
         "bronze_source": args.bronze_source,
         "kafka_bootstrap_servers": args.kafka_bootstrap_servers,
     }
-    result = _runtime(args).run(_notebook("05_driver.py"), params)
+    result = _runtime(args, params).run(_notebook("05_driver.py"), params)
     print(f"Exit value: {result.exit_value}")
     return 0
 
 
 def _produce(args: argparse.Namespace) -> int:
     params = {"environment": args.env, "set": args.set, "set_dir": args.set_dir, "landing": args.landing}
-    result = _runtime(args).run(_notebook("06_producer.py"), params)
+    result = _runtime(args, params).run(_notebook("06_producer.py"), params)
     print(f"Landed {result.exit_value} files")
     return 0
 
@@ -196,7 +210,7 @@ def _extract(args: argparse.Namespace) -> int:
         "jdbc_driver": args.jdbc_driver,
         "sources": args.sources,
     }
-    result = _runtime(args).run(_notebook("08_extract.py"), params)
+    result = _runtime(args, params).run(_notebook("08_extract.py"), params)
     deliveries = json.loads(result.exit_value or "[]")
     for delivery in deliveries:
         print(f"{delivery['source']}: marks ({delivery['low']}, {delivery['high']}], {delivery['rows']} rows -> "
@@ -358,7 +372,7 @@ def _kafka_produce(args: argparse.Namespace) -> int:
         "target": "kafka",
         "kafka_bootstrap_servers": args.bootstrap_servers,
     }
-    result = _runtime(args).run(_notebook("06_producer.py"), params)
+    result = _runtime(args, params).run(_notebook("06_producer.py"), params)
     print(f"Published {result.exit_value} records")
     return 0
 

@@ -34,6 +34,7 @@ from fitlake.local.record import RunRecord
 from fitlake.local.secrets import EnvSecrets, Redactor, redacted_error
 from fitlake.local.source import Cell, Notebook, parse_notebook_file, split_sql_statements
 from fitlake.local.widgets import Widgets
+from fitlake.sample.generator import shipped_sets_dir
 
 DISPLAY_ROW_LIMIT = 1000  # what Databricks' display() renders by default
 NOTEBOOK_EXTENSIONS = (".py", ".sql")
@@ -59,11 +60,22 @@ class NotebookRuntime:
         *,
         environ: dict[str, str] | None = None,
         echo: bool = True,
+        fs_roots: tuple[Path, ...] = (),
+        fs_read_only_roots: tuple[Path, ...] = (),
     ):
+        """``fs_roots`` / ``fs_read_only_roots``: folders outside the data root that ``dbutils.fs`` may also
+        change / read (a landing zone or sample sets named by the caller); the shipped sets are always readable.
+        """
         self.spark = spark
         self.layout = layout
         self.redactor = Redactor()
-        self.fs = LocalFs(layout.dbfs, layout.volumes)
+        self.fs = LocalFs(
+            layout.dbfs,
+            layout.volumes,
+            roots=(layout.data_root, *fs_roots),
+            # The producer copies sample sets from where the package ships them (fitlake/sample/data).
+            read_only_roots=(shipped_sets_dir(), *fs_read_only_roots),
+        )
         self.secrets = EnvSecrets(self.redactor, environ)
         self.echo = echo
         self.router = OutputRouter(self.redactor)

@@ -86,7 +86,8 @@ def test_continuous_mode_picks_up_each_set_as_it_lands_and_stops_cleanly(spark, 
     # The calendar is history: it is in the landing zone before the driver starts and loads it once.
     calendar = next((shipped_sets_dir() / "set1" / "date_lookup").iterdir())
     _local_copy(str(calendar), f"{landing}/date_lookup/{calendar.name}")
-    runtime = NotebookRuntime(spark, layout, echo=False)
+    # The landing zone lies outside the data root: dbutils.fs may change it because the caller says so.
+    runtime = NotebookRuntime(spark, layout, echo=False, fs_roots=(tmp_path / "landing",))
     outcome: dict = {}
 
     def drive() -> None:

@@ -54,7 +54,7 @@ def lake(spark, tmp_path: Path) -> tuple[PipelineConfig, ExtractConfig, LocalFs,
     )
     database = tmp_path / "source.sqlite"
     extract = load_extract_config(spark, "dev", jdbc_url=f"jdbc:sqlite:{database}")
-    return config, extract, LocalFs(tmp_path / "dbfs", tmp_path / "volumes"), database
+    return config, extract, LocalFs(tmp_path / "dbfs", tmp_path / "volumes", roots=(tmp_path,)), database
 
 
 def landed(config: PipelineConfig, source: str) -> dict[str, list[list[str]]]:
@@ -121,7 +121,7 @@ def test_the_overlap_window_re_reads_marks_below_the_saved_one(spark, lake):
 def test_a_crash_before_the_rename_is_finished_by_the_next_run(spark, lake, tmp_path):
     config, extract, _, database = lake
     load_set(database, shipped_sets_dir() / "set1")
-    fs = CrashBeforeRename(tmp_path / "dbfs", tmp_path / "volumes")
+    fs = CrashBeforeRename(tmp_path / "dbfs", tmp_path / "volumes", roots=(tmp_path,))
     with pytest.raises(SimulatedCrashError):
         extract_all(spark, config, extract, fs, no_secrets, ["gym_logins"])
     assert list(landed(config, "gym_logins")) == [".gym_logins-start-20.csv.incoming"]  # streams skip it

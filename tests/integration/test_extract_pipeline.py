@@ -57,7 +57,7 @@ def test_sets_through_the_database_give_the_file_modes_tables(spark, tmp_path, f
     config = fresh_lake(spark, tmp_path / "lake")
     database = tmp_path / "source.sqlite"
     extract = load_extract_config(spark, "dev", jdbc_url=f"jdbc:sqlite:{database}")
-    fs = LocalFs(tmp_path / "dbfs", tmp_path / "volumes")
+    fs = LocalFs(tmp_path / "dbfs", tmp_path / "volumes", roots=(tmp_path,))
     for set_name in SETS:
         load_set(database, shipped_sets_dir() / set_name)
         extract_all(spark, config, extract, fs, no_secrets)
@@ -73,7 +73,7 @@ def test_a_crash_between_file_and_mark_loses_and_duplicates_nothing(spark, tmp_p
     config = fresh_lake(spark, tmp_path / "lake")
     database = tmp_path / "source.sqlite"
     extract = load_extract_config(spark, "dev", jdbc_url=f"jdbc:sqlite:{database}")
-    fs = LocalFs(tmp_path / "dbfs", tmp_path / "volumes")
+    fs = LocalFs(tmp_path / "dbfs", tmp_path / "volumes", roots=(tmp_path,))
     store = StateStore(spark, state_path(config, "gym_logins"), "gym_logins")
 
     load_set(database, shipped_sets_dir() / "set1")

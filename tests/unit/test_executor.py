@@ -325,7 +325,7 @@ def test_an_exit_value_holding_a_secret_is_redacted_in_the_result_and_the_cli(ru
     from fitlake import cli
 
     nb = write_notebook(tmp_path / "nb.py", READ_SECRET, "dbutils.notebook.exit(f'token={password}')")
-    monkeypatch.setattr(cli, "_runtime", lambda args: runtime)
+    monkeypatch.setattr(cli, "_runtime", lambda args, params=None: runtime)
     assert cli.main(["notebook", str(nb)]) == 0
     out = capsys.readouterr().out
     assert SECRET not in out and "Exit value: token=[REDACTED]" in out
@@ -375,3 +375,18 @@ def test_a_failing_child_notebooks_error_chain_holds_no_secret(runtime, tmp_path
     with pytest.raises(NotebookCellError) as failure:
         runtime.run(nb)
     assert SECRET not in "".join(traceback.format_exception(failure.value))
+
+
+def test_the_runtimes_dbutils_fs_is_confined_to_the_data_root(runtime, tmp_path):
+    from fitlake.sample.generator import shipped_sets_dir
+
+    nb = write_notebook(tmp_path / "nb.py", "dbutils.fs.rm('dbfs:/', True)")
+    with pytest.raises(NotebookCellError, match="it is a root"):
+        runtime.run(nb)
+    nb = write_notebook(tmp_path / "nb.py", f"dbutils.fs.put('file:{tmp_path}/x.txt', 'x')")
+    with pytest.raises(NotebookCellError, match="outside what dbutils.fs may change"):
+        runtime.run(nb)
+    # The producer's source: the shipped sample sets are readable.
+    listing = f"len(dbutils.fs.ls('file:{shipped_sets_dir()}'))"
+    nb = write_notebook(tmp_path / "nb.py", f"dbutils.notebook.exit(str({listing}))")
+    assert int(runtime.run(nb).exit_value) > 0

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from fitlake.errors import FitlakeError
@@ -35,8 +33,8 @@ def test_dbfs_volumes_path_maps_under_volumes_root(fs, roots):
     assert fs.to_local("dbfs:/Volumes/c/s/v/f") == roots[1] / "c" / "s" / "v" / "f"
 
 
-def test_file_scheme_is_local_file(fs):
-    assert fs.to_local("file:/tmp/x") == Path("/tmp/x")
+def test_file_scheme_is_local_file(fs, roots):
+    assert fs.to_local(f"file:{roots[0]}/x") == roots[0] / "x"
 
 
 def test_relative_path_fails(fs):
@@ -168,3 +166,98 @@ def test_paths_that_climb_out_of_the_mapped_roots_are_refused(tmp_path):
     fs = LocalFs(tmp_path / "dbfs", tmp_path / "Volumes")
     with pytest.raises(FitlakeError, match=r"\.\."):
         fs.to_local("dbfs:/../../etc/passwd")
+
+
+# Confinement: nothing outside the roots, no deleting a root
+
+
+@pytest.fixture
+def confined(tmp_path):
+    """An fs like the runtime's: the data root (holding dbfs/ and Volumes/) and a read-only sets folder."""
+    data_root, sets = tmp_path / "data", tmp_path / "sets"
+    for folder in (data_root / "dev" / "dbfs", data_root / "dev" / "Volumes", sets):
+        folder.mkdir(parents=True)
+    (sets / "a.csv").write_text("x")
+    (tmp_path / "outside.txt").write_text("not yours")
+    env = data_root / "dev"
+    return LocalFs(env / "dbfs", env / "Volumes", roots=(data_root,), read_only_roots=(sets,)), tmp_path
+
+
+@pytest.mark.parametrize("path", ["file:/etc/passwd", "file:/", "file:/tmp/../etc"])
+def test_a_file_path_outside_the_data_root_is_refused(confined, path):
+    fs, _ = confined
+    with pytest.raises(FitlakeError, match="outside what dbutils.fs may"):
+        fs.ls(path)
+    with pytest.raises(FitlakeError, match="outside what dbutils.fs may"):
+        fs.rm(path, recurse=True)
+
+
+def test_a_file_path_under_the_data_root_is_allowed(confined):
+    fs, tmp_path = confined
+    fs.put(f"file:{tmp_path}/data/dev/dbfs/x.txt", "hi")
+    assert fs.head("dbfs:/x.txt") == "hi"
+
+
+def test_a_symlink_out_of_the_data_root_is_not_followed(confined):
+    fs, tmp_path = confined
+    fs.mkdirs("dbfs:/d")
+    (tmp_path / "data" / "dev" / "dbfs" / "d" / "link").symlink_to(tmp_path)
+    with pytest.raises(FitlakeError, match="symlinks resolved"):
+        fs.head("dbfs:/d/link/outside.txt")
+    with pytest.raises(FitlakeError, match="symlinks resolved"):
+        fs.put("dbfs:/d/link/new.txt", "x")
+    with pytest.raises(FitlakeError, match="symlinks resolved"):
+        fs.rm("dbfs:/d/link/outside.txt")
+    assert (tmp_path / "outside.txt").read_text() == "not yours"
+
+
+def test_deleting_a_symlink_inside_the_root_removes_the_link_only(confined):
+    fs, tmp_path = confined
+    fs.put("dbfs:/target/keep.txt", "kept")
+    (tmp_path / "data" / "dev" / "dbfs" / "link").symlink_to(tmp_path / "data" / "dev" / "dbfs" / "target")
+    assert fs.rm("dbfs:/link", recurse=True) is True
+    assert fs.head("dbfs:/target/keep.txt") == "kept"
+
+
+def test_read_only_roots_are_sources_only(confined):
+    fs, tmp_path = confined
+    fs.cp(f"file:{tmp_path}/sets/a.csv", "dbfs:/landing/a.csv")
+    assert fs.head("dbfs:/landing/a.csv") == "x"
+    with pytest.raises(FitlakeError, match="may change"):
+        fs.put(f"file:{tmp_path}/sets/b.csv", "y")
+    with pytest.raises(FitlakeError, match="may change"):
+        fs.mv(f"file:{tmp_path}/sets/a.csv", "dbfs:/landing/b.csv")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        *("dbfs:/", "/", "dbfs:/Volumes", "/Volumes/c", "/Volumes/c/s", "/Volumes/c/s/v"),
+        *("file:{root}/data", "file:{root}/data/dev"),  # the data root, and an environment's folder in it
+    ],
+)
+def test_a_root_cannot_be_deleted_or_moved(confined, path):
+    fs, tmp_path = confined
+    fs.put("/Volumes/c/s/v/f.txt", "x")
+    fs.put("dbfs:/keep.txt", "x")
+    path = path.format(root=tmp_path)
+    with pytest.raises(FitlakeError, match="it is a root"):
+        fs.rm(path, recurse=True)
+    with pytest.raises(FitlakeError, match="it is a root"):
+        fs.mv(path, "dbfs:/elsewhere", recurse=True)
+    assert fs.head("dbfs:/keep.txt") == "x" and fs.head("/Volumes/c/s/v/f.txt") == "x"
+
+
+def test_a_folder_inside_a_volume_can_be_deleted(confined):
+    fs, _ = confined
+    fs.put("/Volumes/c/s/v/dir/f.txt", "x")
+    assert fs.rm("/Volumes/c/s/v/dir", recurse=True) is True
+
+
+def test_by_default_the_fs_is_confined_to_its_dbfs_and_volume_roots(fs):
+    fs.put("dbfs:/keep.txt", "x")
+    with pytest.raises(FitlakeError, match="it is a root"):
+        fs.rm("dbfs:/", recurse=True)
+    with pytest.raises(FitlakeError, match="outside what dbutils.fs may"):
+        fs.head("file:/etc/hostname")
+    assert fs.head("dbfs:/keep.txt") == "x"
