@@ -21,6 +21,7 @@ from pyspark.sql import SparkSession
 from fitlake import platform
 from fitlake.errors import ConfigError
 from fitlake.identifiers import identifier
+from fitlake.kafka.settings import BOUNDS as KAFKA_BOUNDS
 from fitlake.kafka.settings import SECTION as KAFKA_SECTION
 from fitlake.kafka.settings import KafkaSettings, Secrets, local_settings, parse_section
 from fitlake.toml_tables import check_table
@@ -64,6 +65,12 @@ _VALIDATED_ELSEWHERE = {
     "governance": "fitlake.governance",
     "deployment": "fitlake.governance",
     "extract": "fitlake.extract.config",
+}
+# A workout this long or longer is not a completed one: at most a week.
+MAX_WORKOUT_HOURS_BOUNDS = (1, 168)
+_BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
+    "pipeline": {"max_workout_hours": MAX_WORKOUT_HOURS_BOUNDS},
+    "kafka": KAFKA_BOUNDS,
 }
 _INTERVAL = re.compile(r"\d+(\.\d+)?\s+(second|seconds|minute|minutes|hour|hours)")
 
@@ -116,7 +123,7 @@ def load_config(
         landing=raw["storage"]["landing"],
         checkpoints=raw["storage"]["checkpoints"],
         processing_time=_interval(pipeline["processing_time"], path),
-        max_workout_hours=_positive(pipeline["max_workout_hours"], "pipeline.max_workout_hours", path),
+        max_workout_hours=pipeline["max_workout_hours"],
         age_as_of=_as_of(pipeline["age_as_of"], f"{path}: pipeline.age_as_of"),
         bronze_source=_bronze_source(pipeline["bronze_source"], f"{path}: pipeline.bronze_source"),
         kafka=parse_section(raw["kafka"], path),
@@ -168,9 +175,17 @@ def read_environment_file(environment: str, config_dir: Path = CONFIG_DIR) -> tu
     if not path.is_file():
         raise ConfigError(f"Config file {path} is missing: add one per environment ({', '.join(ENVIRONMENTS)}).")
     try:
-        return path, tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path} is not valid TOML: {error}") from error
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {error.start} is not); save it as UTF-8.") from None
+    except OSError as error:
+        raise ConfigError(f"{path} cannot be read: {error.strerror}.") from None
+    try:
+        return path, tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path} nests arrays or inline tables too deeply to be read; flatten them.") from None
+    except ValueError as error:  # TOMLDecodeError, and an integer too long to convert
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
 
 
 def _validate(raw: dict[str, Any], path: Path) -> None:
@@ -179,7 +194,7 @@ def _validate(raw: dict[str, Any], path: Path) -> None:
             expected = ", ".join([*_SCHEMA, *_VALIDATED_ELSEWHERE])
             raise ConfigError(f"{path}: unknown section [{section}]; expected {expected}.")
     for section, keys in _SCHEMA.items():
-        check_table(path, raw.get(section), section, keys)
+        check_table(path, raw.get(section), section, keys, bounds=_BOUNDS.get(section))
 
 
 def _bronze_source(value: str, where: str) -> str:
@@ -192,12 +207,6 @@ def _interval(value: str, where: Any) -> str:
     if not _INTERVAL.fullmatch(value.strip()):
         raise ConfigError(f"{where}: processing_time {value!r} must look like '30 seconds' or '1 minute'.")
     return value.strip()
-
-
-def _positive(value: int, key: str, path: Path) -> int:
-    if value <= 0:
-        raise ConfigError(f"{path}: {key} must be a positive whole number, got {value}.")
-    return value
 
 
 def _as_of(value: str, where: str) -> date:

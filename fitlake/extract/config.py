@@ -38,6 +38,8 @@ _KEYS: dict[str, type] = {
     "max_rows_per_file": int,
     "tables": dict,
 }
+# overlap: mark units re-read each run; max_rows_per_file: rows collected on the driver for one file.
+BOUNDS = {"overlap": (0, 1_000_000_000), "max_rows_per_file": (1, 10_000_000)}
 _TABLE_KEYS = ("table", "mark")
 # A table or view, optionally schema- (and database-) qualified: it goes into SQL text, so nothing else.
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
@@ -115,13 +117,9 @@ def load_extract_config(
 
 
 def _parse(section: Any, path: Path) -> ExtractConfig:
-    check_table(path, section, "extract", _KEYS)
+    check_table(path, section, "extract", _KEYS, bounds=BOUNDS)
     if section["secret_scope"] and not (section["user_key"] and section["password_key"]):
         raise ConfigError(f"{path}: extract.secret_scope is set, so extract.user_key and password_key must be too.")
-    if section["overlap"] < 0:
-        raise ConfigError(f"{path}: extract.overlap must be 0 or more (mark units re-read each run).")
-    if section["max_rows_per_file"] <= 0:
-        raise ConfigError(f"{path}: extract.max_rows_per_file must be a positive whole number.")
     return ExtractConfig(
         jdbc_url=_jdbc_url(section["jdbc_url"], f"{path}: extract.jdbc_url"),
         jdbc_driver=section["jdbc_driver"],

@@ -75,7 +75,7 @@ def load_deployment(environment: str, *, config_dir: Path = CONFIG_DIR) -> Deplo
     """The environment's ``[deployment]`` section: workspace folder and job compute, validated."""
     path, raw = read_environment_file(environment, config_dir)
     section = _table(path, raw.get("deployment"), "deployment", {"workspace_folder": str, "compute": dict})
-    compute = _table(path, section["compute"], "deployment.compute", _COMPUTE_KEYS)
+    compute = _table(path, section["compute"], "deployment.compute", _COMPUTE_KEYS, bounds=COMPUTE_BOUNDS)
     folder = section["workspace_folder"]
     if not WORKSPACE_FOLDER.fullmatch(folder) or any(part in (".", "..") for part in folder.split("/")):
         raise ConfigError(
@@ -84,7 +84,6 @@ def load_deployment(environment: str, *, config_dir: Path = CONFIG_DIR) -> Deplo
         )
     _check(path, compute, "spark_version", SPARK_VERSION.fullmatch, "a runtime key such as 18.0.x-scala2.13")
     _check(path, compute, "node_type_id", NODE_TYPE.fullmatch, "an Azure node type such as Standard_D4ds_v5")
-    _check(path, compute, "num_workers", lambda n: n >= 1, "a whole number of at least 1")
     _check(path, compute, "data_security_mode", DATA_SECURITY_MODES.__contains__, " or ".join(DATA_SECURITY_MODES))
     return Deployment(environment, folder, Compute(**compute))
 
@@ -99,11 +98,20 @@ _GOVERNANCE_KEYS = {
 }
 _GRANT_KEYS = {"principal": str, "securable": str, "name": str, "privileges": list}
 _COMPUTE_KEYS = {"spark_version": str, "node_type_id": str, "num_workers": int, "data_security_mode": str}
+# A job cluster of this pipeline; a typo of one more digit would cost real money.
+COMPUTE_BOUNDS = {"num_workers": (1, 1000)}
 
 
-def _table(path: Path, value: Any, key: str, fields: dict[str, type], optional: tuple[str, ...] = ()) -> dict:
+def _table(
+    path: Path,
+    value: Any,
+    key: str,
+    fields: dict[str, type],
+    optional: tuple[str, ...] = (),
+    bounds: dict[str, tuple[int, int]] | None = None,
+) -> dict:
     """Governance and deployment values are names, URLs and lists that mean nothing when empty."""
-    return check_table(path, value, key, fields, optional=optional, allow_empty=False)
+    return check_table(path, value, key, fields, optional=optional, allow_empty=False, bounds=bounds)
 
 
 def _string(path: Path, table: Any, section: str, key: str) -> str:

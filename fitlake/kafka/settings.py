@@ -45,6 +45,8 @@ SECTION: dict[str, type] = {
     "password_key": str,
     "max_offsets_per_trigger": int,
 }
+# Inclusive bounds of the section's whole numbers (fitlake.toml_tables.check_table).
+BOUNDS = {"max_offsets_per_trigger": (0, 1_000_000_000)}
 
 
 class Secrets(Protocol):
@@ -95,8 +97,6 @@ def parse_section(values: dict[str, Any], path: Path) -> KafkaSettings:
         for key in ("secret_scope", "username_key", "password_key"):
             if not getattr(settings, key).strip():
                 raise ConfigError(f"{path}: kafka.{key} is empty; {settings.security_protocol} needs credentials.")
-    if settings.max_offsets_per_trigger < 0:
-        raise ConfigError(f"{path}: kafka.max_offsets_per_trigger must be 0 (no limit) or positive.")
     return settings
 
 

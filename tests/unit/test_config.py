@@ -7,8 +7,11 @@ import datetime as dt
 import pytest
 from configfiles import edit
 
-from fitlake.config import LOCAL_CATALOG, load_config
+from fitlake.config import CONFIG_DIR, ENVIRONMENTS, LOCAL_CATALOG, MAX_WORKOUT_HOURS_BOUNDS, load_config
 from fitlake.errors import ConfigError
+from fitlake.extract.config import BOUNDS as EXTRACT_BOUNDS
+from fitlake.governance.loader import COMPUTE_BOUNDS
+from fitlake.kafka.settings import BOUNDS as KAFKA_BOUNDS
 
 
 @pytest.mark.parametrize("env", ["dev", "qa", "prod"])
@@ -80,3 +83,48 @@ def test_unknown_section_names_file_and_section(spark, config_dir):
     edit(config_dir, "[pipeline]", "[pipelines]\nx = 1\n\n[pipeline]")
     with pytest.raises(ConfigError, match=r"dev.toml: unknown section \[pipelines\]"):
         load_config(spark, "dev", config_dir=config_dir)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("0", "0"), ("169", "169"), ("9223372036854775807", "9,223,372,036,854,775,807"), ("-3", "-3")],
+)
+def test_max_workout_hours_must_lie_within_a_week(spark, config_dir, value, shown):
+    path = edit(config_dir, "max_workout_hours = 3", f"max_workout_hours = {value}")
+    with pytest.raises(ConfigError) as error:
+        load_config(spark, "dev", config_dir=config_dir)
+    assert str(error.value) == f"{path}: pipeline.max_workout_hours must be from 1 to 168, got {shown}."
+
+
+def test_an_integer_too_long_for_python_names_the_file(spark, config_dir):
+    path = edit(config_dir, "max_workout_hours = 3", "max_workout_hours = " + "9" * 5000)
+    with pytest.raises(ConfigError, match="is not valid TOML") as error:
+        load_config(spark, "dev", config_dir=config_dir)
+    assert str(error.value).startswith(str(path))
+
+
+def test_a_file_that_is_not_utf8_names_the_file(spark, config_dir):
+    path = config_dir / "dev.toml"
+    path.write_bytes(path.read_bytes().replace(b'"30 seconds"', b'"30 s\xe9conds"'))
+    with pytest.raises(ConfigError, match="is not UTF-8 text") as error:
+        load_config(spark, "dev", config_dir=config_dir)
+    assert str(error.value).startswith(str(path))
+
+
+def test_a_deeply_nested_file_names_the_file(spark, config_dir):
+    path = config_dir / "dev.toml"
+    path.write_text(path.read_text() + "\n[pipelines_x]\ndeep = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ConfigError, match="too deeply") as error:
+        load_config(spark, "dev", config_dir=config_dir)
+    assert str(error.value).startswith(str(path))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_each_files_comments_state_the_bounds_the_code_checks(env):
+    """The bounds' owners are the readers; the files document them for whoever edits a value."""
+    lines = (CONFIG_DIR / f"{env}.toml").read_text().splitlines()
+    bounds = {"max_workout_hours": MAX_WORKOUT_HOURS_BOUNDS, **EXTRACT_BOUNDS, **KAFKA_BOUNDS, **COMPUTE_BOUNDS}
+    for key, (low, high) in bounds.items():
+        index = next(i for i, line in enumerate(lines) if line.startswith(f"{key} = "))
+        comments = " ".join(line for line in lines[max(0, index - 3) : index] if line.startswith("#"))
+        assert f"{low:,} to {high:,}" in comments or (low == 0 and f"at most {high:,}" in comments), key

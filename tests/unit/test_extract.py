@@ -197,10 +197,11 @@ def test_the_extract_notebook_prints_the_shown_url_only():
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("overlap = 0", "overlap = -1", "overlap must be 0 or more"),
+        ("overlap = 0", "overlap = -1", "extract.overlap must be from 0 to 1,000,000,000, got -1"),
+        ("overlap = 0", "overlap = 9223372036854775807", "extract.overlap must be from 0 to"),
         ("overlap = 0", 'overlap = "0"', "extract.overlap must be a whole number"),
         ("overlap = 0\n", "", "extract.overlap is missing"),
-        ("max_rows_per_file = 100000", "max_rows_per_file = 0", "max_rows_per_file must be a positive"),
+        ("max_rows_per_file = 100000", "max_rows_per_file = 0", "max_rows_per_file must be from 1 to 10,000,000"),
         ("max_rows_per_file = 100000", "max_rows_per_file = 1\nbatch = 2", "unknown key extract.batch"),
         ('table = "gym_sessions_extract"', 'table = "x; DROP TABLE y"', "must be a name like gym_sessions"),
         ('table = "gym_sessions_extract"', 'table = "gym_sessions_extract\\n"', "must be a name like gym_sessions"),

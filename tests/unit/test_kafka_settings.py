@@ -35,7 +35,12 @@ class DictSecrets:
         ('security_protocol = "SASL_SSL"', 'security_protocol = "SASL"', "kafka.security_protocol must be one of"),
         ('sasl_mechanism = "PLAIN"', 'sasl_mechanism = "GSSAPI"', "kafka.sasl_mechanism must be one of"),
         ('secret_scope = "fitlake-dev"\nusername_key', 'secret_scope = ""\nusername_key', "secret_scope is empty"),
-        ("max_offsets_per_trigger = 0", "max_offsets_per_trigger = -1", "max_offsets_per_trigger must be 0"),
+        ("max_offsets_per_trigger = 0", "max_offsets_per_trigger = -1", "max_offsets_per_trigger must be from 0 to"),
+        (
+            "max_offsets_per_trigger = 0",
+            "max_offsets_per_trigger = 9223372036854775807",
+            "kafka.max_offsets_per_trigger must be from 0 to 1,000,000,000",
+        ),
         ('bronze_source = "files"', 'bronze_source = "eventhubs"', "pipeline.bronze_source: 'eventhubs' must be"),
     ],
 )
