@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--users", type=int)
     generate.add_argument("--days", type=int)
     generate.add_argument("--seed", type=int)
+    generate.add_argument("--start-date", help="the first day of activity, yyyy-MM-dd (UTC)")
 
     kafka = commands.add_parser("kafka", help="the local Kafka broker (KRaft, one node) and a producer for it")
     kafka.add_argument("action", choices=("start", "stop", "status", "produce"))
@@ -304,7 +305,8 @@ def _generate(args: argparse.Namespace) -> int:
 
     from fitlake.sample.generator import SampleSpec, generate
 
-    overrides = {k: v for k, v in {"users": args.users, "days": args.days, "seed": args.seed}.items() if v is not None}
+    options = {"users": args.users, "days": args.days, "seed": args.seed, "start_date": args.start_date}
+    overrides = {k: v for k, v in options.items() if v is not None}
     sets = generate(replace(SampleSpec(), **overrides), Path(args.out))
     for number, folder in sets.items():
         print(f"set {number}: {folder}")

@@ -21,6 +21,17 @@ MAX_BPM_INTERVAL_SECONDS = 300
 
 DAY_SECONDS = 86_400
 
+EARLIEST_DATE = date(1980, 1, 1)
+LATEST_DATE = date(4999, 12, 31)
+"""Every date of a sample lies in this range. The pipeline reads an epoch time below 1e11 as seconds
+(``fitlake.transforms.bronze.EPOCH_SECONDS_BELOW``, the year 5138) and above it as milliseconds, so a sample
+before 1973 (where milliseconds are below 1e11) or after 5138 would be read wrongly; Python's dates end in
+9999. The range stays well inside."""
+
+FRAME_MARGIN_DAYS = 10
+"""Days of a sample outside ``start_date`` .. ``start_date + days``: registrations up to 3 days before the
+first day, and the calendar's 7-day margin (``fitlake.sample.feed.DATE_MARGIN_DAYS``) on each side."""
+
 
 @dataclass(frozen=True)
 class SampleSpec:
@@ -62,9 +73,28 @@ class SampleSpec:
             )
         for name in ("start_date", "age_as_of"):
             try:
-                date.fromisoformat(getattr(self, name))
+                day = date.fromisoformat(getattr(self, name))
             except ValueError:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: give a date as yyyy-MM-dd.") from None
+            if not EARLIEST_DATE <= day <= LATEST_DATE:
+                option = " (--start-date)" if name == "start_date" else ""
+                raise ConfigError(f"{name}={day}{option}: {self._date_range()}.")
+        self._check_frame()
+
+    def _check_frame(self) -> None:
+        """The first and last day of the sample, margins included, within the dates the pipeline reads."""
+        # Ordinals, not date arithmetic: a date past 9999-12-31 is an OverflowError, not an answer.
+        first = date.fromisoformat(self.start_date).toordinal() - FRAME_MARGIN_DAYS
+        last = date.fromisoformat(self.start_date).toordinal() + self.days + FRAME_MARGIN_DAYS
+        if first < EARLIEST_DATE.toordinal() or last > LATEST_DATE.toordinal():
+            raise ConfigError(
+                f"start_date={self.start_date} (--start-date) with days={self.days} (--days): {self._date_range()}, "
+                f"{FRAME_MARGIN_DAYS} days of margin included. Give an earlier start date or fewer days."
+            )
+
+    @staticmethod
+    def _date_range() -> str:
+        return f"the sample's dates must lie from {EARLIEST_DATE} to {LATEST_DATE} (epoch times the pipeline reads)"
 
     @property
     def first_day(self) -> date:

@@ -601,3 +601,27 @@ def _text(seconds: int) -> str:
     from datetime import datetime, timezone
 
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"start_date": "9999-12-31"}, r"start_date=9999-12-31 \(--start-date\): the sample's dates must lie from"),
+        ({"start_date": "4999-12-30"}, r"with days=3 \(--days\)"),
+        ({"start_date": "2023-03-06", "days": 10**9}, r"with days=1000000000 \(--days\)"),
+        ({"start_date": "1970-01-01"}, r"start_date=1970-01-01 \(--start-date\)"),
+        ({"age_as_of": "0001-01-01"}, "age_as_of=0001-01-01: the sample's dates must lie from 1980-01-01"),
+    ],
+)
+def test_dates_outside_what_the_pipeline_reads_are_refused_naming_the_option(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        replace(SPEC, **changes)
+
+
+def test_fitlake_generate_with_a_far_start_date_is_a_clear_error(tmp_path, capsys):
+    from fitlake import cli
+
+    assert cli.main(["generate", str(tmp_path), "--start-date", "9999-12-31"]) == 2
+    assert "start_date=9999-12-31 (--start-date)" in capsys.readouterr().err
+    assert main([str(tmp_path), "--start-date", "9999-12-31"]) == 2
+    assert "(--start-date)" in capsys.readouterr().err
