@@ -128,7 +128,7 @@ def test_list_does_not_fetch_values_for_redaction():
 
 # Escaped forms: what printing a string holding the secret shows
 
-AWKWARD = 'Zq\\Kv"Jm\'Wx'  # a backslash and both quote kinds between fragments found nowhere else
+AWKWARD = "Zq\\Kv\"Jm'Wx"  # a backslash and both quote kinds between fragments found nowhere else
 
 
 def leaks(text: str) -> bool:
