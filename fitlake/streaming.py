@@ -315,6 +315,43 @@ def write_small_file(spark: SparkSession, path: str, text: str) -> bool:
     return True
 
 
+class HadoopFile:
+    """One small file through Hadoop's file system (a lock, a marker): create only if absent, read, write,
+    delete. Create-if-absent is what object stores (ABFS, DBFS) offer as an atomic conditional create."""
+
+    def __init__(self, spark: SparkSession, fs, path):  # noqa: ANN001 - Hadoop FileSystem and Path (JVM)
+        self._spark, self._fs, self._path = spark, fs, path
+
+    def create_new(self, text: str) -> bool:
+        """Create the file holding ``text``; False when it exists already."""
+        try:
+            stream = self._fs.create(self._path, False)
+        except Py4JError as error:
+            if "FileAlreadyExists" in str(error) or self._fs.exists(self._path):
+                return False
+            raise
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+        return True
+
+    def read(self) -> str | None:
+        return read_small_file(self._spark, self._path.toString()) if self._fs.exists(self._path) else None
+
+    def write(self, text: str) -> None:
+        write_small_file(self._spark, self._path.toString(), text)
+
+    def delete(self) -> None:
+        self._fs.delete(self._path, False)
+
+
+def hadoop_file_ops(spark: SparkSession, path: str) -> HadoopFile | None:
+    """``path`` as a ``HadoopFile``; None when the session has no JVM gateway (Spark Connect)."""
+    found = _hadoop_fs(spark, path)
+    return None if found is None else HadoopFile(spark, *found)
+
+
 def _delta_log(spark: SparkSession, table: str):  # noqa: ANN202 - Delta's DeltaLog JVM object, or None
     """Delta's log of ``table`` through the JVM gateway, brought up to date; None without a gateway, or where
     the Delta runtime does not offer it (Databricks names its classes differently): callers then ask

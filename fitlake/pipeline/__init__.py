@@ -21,6 +21,7 @@ from fitlake.config import PipelineConfig
 from fitlake.errors import ConfigError, FitlakeError
 from fitlake.pipeline import bronze, gold, seen, silver
 from fitlake.pipeline.flow import Flow
+from fitlake.pipeline.lock import run_lock
 from fitlake.streaming import BATCH, CONTINUOUS, Trigger, commit_metrics_since, latest_commit
 from fitlake.tables import BRONZE, GOLD, SILVER
 
@@ -76,10 +77,19 @@ def run(
     layers: list[str] | None = None,
     timeout_seconds: float = 0,
 ) -> RunSummary:
-    """Run the flows of ``layers``; returns rows written per table and rows quarantined per source."""
+    """Run the flows of ``layers``; returns rows written per table and rows quarantined per source.
+
+    One run per environment at a time (``lock``): a second run started meanwhile is refused, naming the first.
+    """
     if mode not in (BATCH, CONTINUOUS):
         raise ConfigError(f"run_mode must be {BATCH!r} or {CONTINUOUS!r}, got {mode!r}.")
-    layers = layers or list(LAYERS)
+    with run_lock(spark, config, mode):  # each checkpoint has one writer
+        return _run_locked(spark, config, mode, layers or list(LAYERS), timeout_seconds)
+
+
+def _run_locked(
+    spark: SparkSession, config: PipelineConfig, mode: str, layers: list[str], timeout_seconds: float
+) -> RunSummary:
     flows = [flow for flow in FLOWS if flow.layer in layers]
     started = datetime.now(timezone.utc)
     commits = Commits(spark)
