@@ -93,15 +93,14 @@ def merge_into(
     if target_condition:
         on += f" AND ({target_condition})"
     if spec.prune_by:
-        column = F.col(spec.prune_by)
         # Bounds as strings rendered by Spark in the session time zone, read back the same way below. Taken
         # over ``updates``, not ``source``: the same values (prune_by is a key, and every key keeps a row),
         # without computing the one-row-per-key window twice (once here, once for the MERGE).
-        bounds = updates.agg(F.min(column).cast("string").alias("lo"), F.max(column).cast("string").alias("hi")).first()
-        if bounds is None or bounds.lo is None:
+        span = bounds(updates, spec.prune_by)
+        if span is None:
             return
         kind = source.schema[spec.prune_by].dataType
-        on += f" AND t.`{spec.prune_by}` BETWEEN {_literal(bounds.lo, kind)} AND {_literal(bounds.hi, kind)}"
+        on += f" AND t.`{spec.prune_by}` BETWEEN {_literal(span[0], kind)} AND {_literal(span[1], kind)}"
     merge = DeltaTable.forName(spark, table).alias("t").merge(source.alias("s"), on)
     if spec.order_by:
         wins = ">" if spec.keep == "latest" else "<"

@@ -121,35 +121,58 @@ def _text(holder: dict) -> str:
     return json.dumps(holder, sort_keys=True)
 
 
+class _LocalFile:
+    """A local file with the operations of ``fitlake.streaming.HadoopFile``; create-if-absent is ``O_EXCL``,
+    which Hadoop's local file system does not offer (it checks, then creates)."""
+
+    def __init__(self, path: Path):
+        self._path = path
+
+    def create_new(self, text: str) -> bool:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        return True
+
+    def read(self) -> str | None:
+        try:
+            return self._path.read_text()
+        except FileNotFoundError:
+            return None
+
+    def write(self, text: str) -> None:
+        temporary = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
+        temporary.write_text(text)
+        os.replace(temporary, self._path)  # atomic: a reader sees the old holder or the new, never half
+
+    def delete(self) -> None:
+        self._path.unlink(missing_ok=True)
+
+
 class _LockFile:
-    """The lock file: atomic create, read, replace, remove. A local ``file:`` path uses the OS (``O_EXCL``);
-    any other goes through Hadoop's file system, whose create without overwrite is create-if-absent."""
+    """The lock file holding its holder as JSON: on a local ``file:`` path through the OS, on any other
+    through Hadoop's file system, whose create without overwrite is create-if-absent."""
 
     def __init__(self, spark: SparkSession, path: str):
         self.path = path
-        self._local = Path(path[len("file:") :]) if path.startswith("file:") else None
-        self._hadoop = None if self._local is not None else hadoop_file_ops(spark, path)
-        if self._local is None and self._hadoop is None:
+        local = path.startswith("file:")
+        self._file = _LocalFile(Path(path[len("file:") :])) if local else hadoop_file_ops(spark, path)
+        if self._file is None:
             raise FitlakeError(f"Cannot hold a run lock at {path}: this session has no file system access.")
 
     def create(self, text: str) -> bool:
         """Create the lock holding ``text``; False when it exists already."""
-        if self._local is not None:
-            self._local.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                handle = os.open(self._local, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                return False
-            with os.fdopen(handle, "w") as out:
-                out.write(text)
-            return True
-        return self._hadoop.create_new(text)
+        return self._file.create_new(text)
 
     def read(self) -> dict | None:
         """The holder, or None when there is no lock or it cannot be parsed (a half-written file)."""
         try:
-            text = self._local.read_text() if self._local is not None else self._hadoop.read()
-        except (FileNotFoundError, OSError):
+            text = self._file.read()
+        except OSError:
             return None
         if text is None:
             return None
@@ -160,18 +183,10 @@ class _LockFile:
         return found if isinstance(found, dict) else None
 
     def replace(self, text: str) -> None:
-        if self._local is not None:
-            temporary = self._local.with_name(f"{self._local.name}.{os.getpid()}.tmp")
-            temporary.write_text(text)
-            os.replace(temporary, self._local)  # atomic: a reader sees the old holder or the new, never half
-        else:
-            self._hadoop.write(text)
+        self._file.write(text)
 
     def remove(self) -> None:
-        if self._local is not None:
-            self._local.unlink(missing_ok=True)
-        else:
-            self._hadoop.delete()
+        self._file.delete()
 
     def remove_if_ours(self, run: str) -> None:
         current = self.read()
