@@ -32,6 +32,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ENVIRONMENTS = ("dev", "qa", "prod")
+# The widget, job parameter and config key naming the environment (load_config's first argument).
+ENVIRONMENT_WIDGET = "environment"
 RUN_MODES = ("batch", "continuous")
 BRONZE_SOURCES = ("files", "kafka")
 LOCAL_CATALOG = "spark_catalog"

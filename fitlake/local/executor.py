@@ -19,7 +19,9 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
+from fitlake.config import ENVIRONMENT_WIDGET
 from fitlake.errors import (
+    ConfigError,
     FitlakeError,
     NotebookCellError,
     NotebookFormatError,
@@ -104,7 +106,7 @@ class NotebookRuntime:
         Databricks); the run record keeps it and the arguments redacted.
         """
         notebook = parse_notebook_file(path)
-        run = _NotebookRun(self, notebook, Widgets(arguments))
+        run = _NotebookRun(self, notebook, Widgets(arguments, check=self.check_widget))
         stem = record.file_stem(notebook, is_child)
         failed = True
         try:
@@ -120,6 +122,25 @@ class NotebookRuntime:
                 failed=failed,
             )
         return run.exit_value
+
+    def check_widget(self, name: str, value: str) -> None:
+        """Refuse an ``environment`` widget that names another environment than this runtime's session.
+
+        Locally the session serves one environment: its metastore, warehouse and folders under the data root
+        (``--env``). A notebook whose widget named another would load that environment's config and run it
+        against this one's tables and folders. Notebooks read the widget before they touch a table, so the read
+        is where this fails. On Databricks each environment is its own catalog: nothing to reconcile there.
+
+        Raises:
+            ConfigError: the widget's value is not the session's environment.
+        """
+        if name == ENVIRONMENT_WIDGET and value != self.layout.env:
+            raise ConfigError(
+                f"The notebook's {ENVIRONMENT_WIDGET} widget is {value!r}, but this local session serves "
+                f"{self.layout.env!r} (tables and files under {self.layout.env_root}): it would run {value!r}'s "
+                f"config against {self.layout.env!r}'s tables. To run {value!r}, use --env {value}; the widget "
+                f"follows --env unless -p {ENVIRONMENT_WIDGET}=... says otherwise."
+            )
 
     def run_child(
         self, parent: _NotebookRun, record: RunRecord, ref: str, timeout_seconds: int, arguments: dict

@@ -3,11 +3,14 @@
 Values passed by the caller (CLI ``-p``, ``dbutils.notebook.run`` arguments, job parameters) override the
 declared defaults. As in a Databricks job run, a passed value can be read with ``get`` even where the
 notebook declares no widget of that name; a name neither declared nor passed fails like Databricks'
-``InputWidgetNotDefined``. A dropdown or multiselect value outside its choices fails.
+``InputWidgetNotDefined``. A dropdown or multiselect value outside its choices fails. The runtime may pass a
+``check`` that sees every value a notebook reads and refuses one by raising (the local runtime refuses an
+``environment`` other than its session's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +28,11 @@ class _Widget:
 class Widgets:
     """The widget panel of one notebook run."""
 
-    def __init__(self, arguments: dict[str, Any] | None = None):
+    def __init__(self, arguments: dict[str, Any] | None = None, *, check: Callable[[str, str], None] | None = None):
+        """``check(name, value)`` runs on every value the notebook reads (``get``, ``getArgument``, ``getAll``)."""
         self._arguments = {str(k): str(v) for k, v in (arguments or {}).items()}
         self._widgets: dict[str, _Widget] = {}
+        self._check = check or _accept
 
     def text(self, name: str, defaultValue: str, label: str | None = None) -> None:  # noqa: N803 (Databricks API)
         self._declare(name, "text", defaultValue, None, label)
@@ -51,6 +56,11 @@ class Widgets:
         self._arguments[name] = value
 
     def get(self, name: str) -> str:
+        value = self._value(name)
+        self._check(name, value)
+        return value
+
+    def _value(self, name: str) -> str:
         if name in self._widgets:
             return self._widgets[name].value
         if name in self._arguments:
@@ -63,13 +73,17 @@ class Widgets:
     def getArgument(self, name: str, defaultValue: str | None = None) -> str | None:  # noqa: N802, N803
         """Deprecated on Databricks but still common: the value, or ``defaultValue`` when undefined."""
         try:
-            return self.get(name)
+            value = self._value(name)
         except WidgetError:
             return defaultValue
+        self._check(name, value)
+        return value
 
     def getAll(self) -> dict[str, str]:  # noqa: N802 (Databricks API)
         values = dict(self._arguments)
         values.update({name: widget.value for name, widget in self._widgets.items()})
+        for name, value in values.items():
+            self._check(name, value)
         return values
 
     def remove(self, name: str) -> None:
@@ -99,6 +113,10 @@ class Widgets:
         else:
             value = default
         self._widgets[name] = _Widget(kind=kind, value=value, choices=allowed, label=label)
+
+
+def _accept(name: str, value: str) -> None:
+    """The default check: every value may be read."""
 
 
 def _check_choice(name: str, kind: str, value: str, choices: tuple[str, ...] | None, what: str) -> None:

@@ -10,8 +10,11 @@ import nbformat
 import pytest
 from nbhelpers import magic, write_notebook
 
-from fitlake.errors import FitlakeError, NotebookCellError, NotebookTimeoutError
-from fitlake.local.executor import NotebookRuntime
+from fitlake.config import ENVIRONMENT_WIDGET, ENVIRONMENTS
+from fitlake.errors import ConfigError, FitlakeError, NotebookCellError, NotebookTimeoutError
+from fitlake.local.executor import NotebookRuntime, resolve_notebook
+from fitlake.local.layout import repo_root
+from fitlake.local.source import parse_notebook_file
 
 
 @pytest.fixture
@@ -390,3 +393,98 @@ def test_the_runtimes_dbutils_fs_is_confined_to_the_data_root(runtime, tmp_path)
     listing = f"len(dbutils.fs.ls('file:{shipped_sets_dir()}'))"
     nb = write_notebook(tmp_path / "nb.py", f"dbutils.notebook.exit(str({listing}))")
     assert int(runtime.run(nb).exit_value) > 0
+
+
+# The environment widget must name the session's environment (locally one session serves one)
+
+
+def _declare_environment(default: str) -> str:
+    return f"dbutils.widgets.dropdown({ENVIRONMENT_WIDGET!r}, {default!r}, {list(ENVIRONMENTS)!r})"
+
+
+def _other_environment(layout) -> str:  # noqa: ANN001 - the layout fixture
+    return next(env for env in ENVIRONMENTS if env != layout.env)
+
+
+def _assert_mismatch(error: NotebookCellError, widget: str, session: str) -> None:
+    assert isinstance(error.cause, ConfigError)
+    assert f"widget is {widget!r}, but this local session serves {session!r}" in error.traceback_text
+    assert f"use --env {widget}" in error.traceback_text
+
+
+def test_a_notebook_reading_the_sessions_environment_runs(runtime, layout, tmp_path):
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        _declare_environment(_other_environment(layout)),
+        f"dbutils.notebook.exit(dbutils.widgets.get({ENVIRONMENT_WIDGET!r}))",
+    )
+    assert runtime.run(nb, {ENVIRONMENT_WIDGET: layout.env}).exit_value == layout.env
+
+
+def test_another_environment_fails_where_the_widget_is_read_before_any_table_is_touched(
+    runtime, spark, layout, tmp_path
+):
+    other = _other_environment(layout)
+    probe = "default.environment_mismatch_probe"
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        _declare_environment(layout.env),
+        f"environment = dbutils.widgets.get({ENVIRONMENT_WIDGET!r})",
+        f"spark.sql('CREATE TABLE {probe} (x INT) USING DELTA')",
+    )
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(nb, {ENVIRONMENT_WIDGET: other})
+    assert failure.value.cell == 2
+    _assert_mismatch(failure.value, other, layout.env)
+    assert not spark.catalog.tableExists(probe)
+
+
+def test_a_default_naming_another_environment_fails_too(runtime, layout, tmp_path):
+    other = _other_environment(layout)
+    nb = write_notebook(tmp_path / "nb.py", _declare_environment(other), "dbutils.widgets.getAll()")
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(nb)
+    _assert_mismatch(failure.value, other, layout.env)
+
+
+def test_children_and_includes_are_held_to_the_sessions_environment(runtime, layout, tmp_path):
+    other = _other_environment(layout)
+    write_notebook(tmp_path / "child.py", _declare_environment(layout.env), "dbutils.widgets.get('environment')")
+    started = write_notebook(tmp_path / "nb.py", f"dbutils.notebook.run('./child', 60, {{'environment': {other!r}}})")
+    with pytest.raises(NotebookCellError, match=f"widget is {other!r}, but this local session serves"):
+        runtime.run(started)
+    included = write_notebook(tmp_path / "inc.py", magic(f'%run ./child $environment="{other}"'))
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(included)
+    _assert_mismatch(failure.value, other, layout.env)
+
+
+def _first_environment_read(path):  # noqa: ANN001, ANN202 - a Path; (Path, cell number) or None
+    """Where a notebook first reads the environment widget: one of its cells, or a cell of a notebook it %runs."""
+    for cell in parse_notebook_file(path).cells:
+        if cell.kind == "run":
+            found = _first_environment_read(resolve_notebook(cell.body.split()[0], path.parent))
+            if found:
+                return found
+        elif f'widgets.get("{ENVIRONMENT_WIDGET}")' in cell.body:
+            return path, cell.number
+    return None
+
+
+REPO_NOTEBOOKS = sorted([*(repo_root() / "notebooks").glob("*.py"), *(repo_root() / "setup").glob("*.py")])
+ENVIRONMENT_NOTEBOOKS = [path for path in REPO_NOTEBOOKS if _first_environment_read(path)]
+
+
+def test_the_pipeline_notebooks_read_the_environment_widget():
+    assert repo_root() / "notebooks" / "05_driver.py" in ENVIRONMENT_NOTEBOOKS
+    assert repo_root() / "setup" / "01_schemas_and_tables.py" in ENVIRONMENT_NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", ENVIRONMENT_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_repo_notebook_refuses_another_environment_at_its_first_read_of_the_widget(runtime, layout, path):
+    other = _other_environment(layout)
+    with pytest.raises(NotebookCellError) as failure:
+        runtime.run(path, {ENVIRONMENT_WIDGET: other})
+    notebook, cell = _first_environment_read(path)
+    assert (failure.value.notebook, failure.value.cell) == (str(notebook), cell)
+    _assert_mismatch(failure.value, other, layout.env)

@@ -401,9 +401,10 @@ def recorded_text(result) -> str:
     [("00_catalog_and_locations", gov.render_catalog_sql), ("03_grants", gov.render_grants_sql)],
 )
 def test_setup_notebook_runs_locally_and_shows_what_it_skipped(spark, layout, notebook, render):
+    # The session's own environment: locally a notebook may not name another (NotebookRuntime.check_widget).
     runtime = NotebookRuntime(spark, layout, echo=False)
-    result = runtime.run(ROOT / "setup" / f"{notebook}.py", {"environment": "prod"})
-    statements = render(gov.load_governance("prod"))
+    result = runtime.run(ROOT / "setup" / f"{notebook}.py", {"environment": layout.env})
+    statements = render(gov.load_governance(layout.env))
     assert json.loads(result.exit_value) == {"executed": 0, "skipped": len(statements)}
     text = recorded_text(result)
     assert "Local runtime: Unity Catalog exists only on Databricks" in text

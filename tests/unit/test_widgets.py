@@ -1,6 +1,6 @@
 import pytest
 
-from fitlake.errors import WidgetError
+from fitlake.errors import ConfigError, WidgetError
 from fitlake.local.widgets import Widgets
 
 # Declare and get
@@ -168,3 +168,28 @@ def test_pass_argument_outside_declared_dropdown_choices_fails():
     widgets.dropdown("env", "dev", ["dev", "prod"])
     with pytest.raises(WidgetError, match="staging"):
         widgets.pass_argument("env", "staging")
+
+
+# The runtime's check of what a notebook reads
+
+
+def _refuse_prod(name: str, value: str) -> None:
+    if value == "prod":
+        raise ConfigError(f"{name}={value} refused")
+
+
+def test_the_check_refuses_a_value_on_get_get_argument_and_get_all():
+    widgets = Widgets({"env": "prod"}, check=_refuse_prod)
+    widgets.dropdown("env", "dev", ["dev", "prod"])
+    for read in (lambda: widgets.get("env"), lambda: widgets.getArgument("env", "dev"), widgets.getAll):
+        with pytest.raises(ConfigError, match="env=prod refused"):
+            read()
+
+
+def test_the_check_passes_values_it_accepts_and_a_passed_undeclared_value_is_checked_too():
+    widgets = Widgets({"extra": "prod"}, check=_refuse_prod)
+    widgets.text("env", "dev")
+    assert widgets.get("env") == "dev"
+    assert widgets.getArgument("missing", "fallback") == "fallback"
+    with pytest.raises(ConfigError, match="extra=prod refused"):
+        widgets.get("extra")
