@@ -43,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     notebook = commands.add_parser("notebook", help="run a Databricks source notebook locally")
     notebook.add_argument("path", help="the notebook file (.py or .sql, Databricks source format)")
     notebook.add_argument(
-        "-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a widget value; repeatable"
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a widget value; repeatable (the environment widget is --env's unless given here)",
     )
     _add_common(notebook)
 
@@ -167,8 +172,15 @@ def _fs_roots(params: dict[str, str]) -> tuple[tuple[Path, ...], tuple[Path, ...
     return roots, read_only
 
 
+def _notebook_params(args: argparse.Namespace) -> dict[str, str]:
+    """``fitlake notebook``'s widget values: the environment widget follows ``--env`` unless ``-p`` sets it."""
+    from fitlake.config import ENVIRONMENT_WIDGET
+
+    return {ENVIRONMENT_WIDGET: args.env, **_parse_params(args.param)}
+
+
 def _run_notebook(args: argparse.Namespace) -> int:
-    params = _parse_params(args.param)
+    params = _notebook_params(args)
     result = _runtime(args, params).run(args.path, params)
     if result.exit_value is not None:
         print(f"Exit value: {result.exit_value}")
