@@ -10,8 +10,9 @@
 # MAGIC - **Reads**: the `[governance]` section of `config/<environment>.toml`
 # MAGIC - **Writes**: Unity Catalog objects: external locations, `<catalog>`, `<catalog>.bronze|silver|gold`
 # MAGIC
-# MAGIC Needs an existing metastore, storage credential and groups (see the README). Locally there is no Unity
-# MAGIC Catalog: the notebook shows the SQL it would run and marks every statement as skipped.
+# MAGIC Needs an existing metastore, storage credential and groups (see `docs/governance-and-deployment.md`).
+# MAGIC Locally there is no Unity Catalog: the notebook shows the SQL it would run and marks every statement as
+# MAGIC skipped.
 # MAGIC Next: `01_schemas_and_tables`; grants come last, in `03_grants`.
 
 # COMMAND ----------
