@@ -137,9 +137,9 @@ class NotebookRuntime:
         if name == ENVIRONMENT_WIDGET and value != self.layout.env:
             raise ConfigError(
                 f"The notebook's {ENVIRONMENT_WIDGET} widget is {value!r}, but this local session serves "
-                f"{self.layout.env!r} (tables and files under {self.layout.env_root}): it would run {value!r}'s "
-                f"config against {self.layout.env!r}'s tables. To run {value!r}, use --env {value}; the widget "
-                f"follows --env unless -p {ENVIRONMENT_WIDGET}=... says otherwise."
+                f"{self.layout.env!r} (tables and files under {self.layout.env_root}): the notebook would run the "
+                f"{value} config against the {self.layout.env} tables. To run {value}, use --env {value}; the "
+                f"widget follows --env unless -p {ENVIRONMENT_WIDGET}=... says otherwise."
             )
 
     def run_child(
