@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup test-tools demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,23 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/fitlake demo
 
+## What some tests need besides Python and Java, as command:Debian-package pairs: mvn for the mvn-path tests,
+## unshare and ip for the offline-session test (which also needs root, for `unshare -n`). Installed from Debian's
+## packages where missing, when apt-get can (as root); otherwise those tests skip, and .ci/run fails on a skip.
+TEST_TOOLS ?= mvn:maven unshare:util-linux ip:iproute2
+test-tools:
+	@missing=""; \
+	for pair in $(TEST_TOOLS); do command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing what the tests need:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+		echo "Not installed:$$missing (Debian packages; install them as root). The tests that need them will skip." >&2; \
+	fi
+
 ## The tests: unit and integration, plus the linter.
-test: setup
+test: setup test-tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

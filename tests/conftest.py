@@ -12,6 +12,9 @@ from fitlake.config import CONFIG_DIR, ENVIRONMENTS
 from fitlake.local.layout import LocalLayout
 from fitlake.local.session import local_spark
 
+# With FITLAKE_NO_SKIPS=1, as in .ci/run, a skipped test fails naming why it skipped (tests/no_skips.py).
+pytest_plugins = ("no_skips",)
+
 
 @pytest.fixture(scope="session")
 def layout(tmp_path_factory: pytest.TempPathFactory) -> LocalLayout:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from lake import Snapshot, run_sets_as_files
+from waiting import HANG_GUARD_SECONDS
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +22,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory):
     from fitlake.local import kafka
 
     work_dir = tmp_path_factory.mktemp("kafka-broker")
-    broker = kafka.start(work_dir)
+    broker = kafka.start(work_dir, timeout_seconds=HANG_GUARD_SECONDS)
     yield broker
     kafka.stop(work_dir)
 

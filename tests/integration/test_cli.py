@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from nbhelpers import write_notebook
+from waiting import HANG_GUARD_SECONDS
 
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, repo_root
 
@@ -23,7 +24,7 @@ def fitlake(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         [sys.executable, "-m", "fitlake.cli", *args],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=HANG_GUARD_SECONDS,  # a hang guard on its exit: the demo's two pipeline runs are slow on a busy machine
         env={**os.environ, **(env or {})},
     )
 

@@ -12,11 +12,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from lake import AS_OF
+from waiting import HANG_GUARD_SECONDS, wait_for
 
 from fitlake.config import CONFIG_DIR, CONFIG_DIR_ENV_VAR
 from fitlake.kafka.producer import publish_set
@@ -27,7 +27,6 @@ pytestmark = pytest.mark.integration
 
 RECORDS_PER_BATCH = 150  # about ten micro-batches for set 1
 KILL_AT_BATCH = 3
-WAIT_SECONDS = 300
 
 
 def _config_with_small_batches(folder: Path) -> Path:
@@ -47,11 +46,14 @@ def _fitlake_run(data_root: Path, servers: str, *extra: str) -> list[str]:
 
 
 def _wait_for_batch(checkpoint: Path, child: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not (checkpoint / "offsets" / str(KILL_AT_BATCH)).exists():
-        assert child.poll() is None, f"the driver ended before batch {KILL_AT_BATCH}:\n{log.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"no batch {KILL_AT_BATCH} within {WAIT_SECONDS} s"
-        time.sleep(0.05)
+    """Until the stream has planned batch KILL_AT_BATCH (its offsets file), or fail at once if the driver exits."""
+    wait_for(
+        (checkpoint / "offsets" / str(KILL_AT_BATCH)).exists,
+        f"batch {KILL_AT_BATCH} of the Kafka stream",
+        gone=lambda: None if child.poll() is None else f"the driver exited with {child.returncode}",
+        state=lambda: log.read_text()[-3000:],
+        poll_seconds=0.05,  # look often: the kill must land mid-way through the set, not after its last batch
+    )
 
 
 def test_a_sigkilled_kafka_stream_restarts_with_every_record_once(spark, kafka_topics, tmp_path):
@@ -63,7 +65,10 @@ def test_a_sigkilled_kafka_stream_restarts_with_every_record_once(spark, kafka_t
     log = tmp_path / "driver.log"
 
     with log.open("w") as out:
-        continuous = ("--mode", "continuous", "--processing-time", "1 second", "--timeout", "600")
+        # The driver's own timeout only ends it should this test die before killing it (it has its own session):
+        # beyond the hang guard, so it never decides the test.
+        backstop = str(int(2 * HANG_GUARD_SECONDS))
+        continuous = ("--mode", "continuous", "--processing-time", "1 second", "--timeout", backstop)
         child = subprocess.Popen(
             _fitlake_run(data_root, kafka_topics.bootstrap_servers, *continuous),
             stdout=out,
@@ -75,12 +80,16 @@ def test_a_sigkilled_kafka_stream_restarts_with_every_record_once(spark, kafka_t
             _wait_for_batch(checkpoint, child, log)
         finally:
             os.killpg(child.pid, signal.SIGKILL)
-            child.wait(60)
+            child.wait(HANG_GUARD_SECONDS)
     committed = {int(p.name) for p in (checkpoint / "commits").iterdir() if p.name.isdigit()}
     assert max(committed, default=-1) < KILL_AT_BATCH + 2, "the stream had nearly finished: no crash mid-way"
 
     restart = subprocess.run(
-        _fitlake_run(data_root, kafka_topics.bootstrap_servers), capture_output=True, text=True, env=env, timeout=600
+        _fitlake_run(data_root, kafka_topics.bootstrap_servers),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=HANG_GUARD_SECONDS,  # a hang guard on its exit
     )
     assert restart.returncode == 0, restart.stdout[-3000:] + restart.stderr[-3000:]
 

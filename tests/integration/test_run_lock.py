@@ -38,7 +38,7 @@ def _hold(config, **holder: object) -> None:  # noqa: ANN001 - a PipelineConfig
 
 
 def test_a_run_is_refused_while_a_live_process_holds_the_environment_naming_it(spark, config):
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    holder = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])  # lives until killed
     try:
         _hold(config, host=socket.gethostname(), pid=holder.pid)
         with pytest.raises(RunLockedError) as refused:

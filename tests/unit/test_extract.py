@@ -27,7 +27,10 @@ LATE_LOGOUT_VISIT = ("14:0a:19:71:17:44", 2, 1678187793.0)
 def test_file_names_are_a_function_of_the_range_alone():
     assert Increment("gym_logins", None, 20).file_name == "gym_logins-start-20.csv"
     assert Increment("gym_logins", 20, 30).file_name == "gym_logins-20-30.csv"
-    assert Increment("gym_logins", 20, 30).file_name == Increment("gym_logins", 20, 30).file_name
+    # Distinct increments never share a name, so a recovering run cannot take one's file for another's.
+    ranges = ((None, 20), (None, 30), (10, 30), (20, 30))
+    increments = [Increment(source, *bounds) for source in ("gym_logins", "registered_users") for bounds in ranges]
+    assert len({increment.file_name for increment in increments}) == len(increments) == 8
     assert Increment("gym_logins", 20, 30).hidden_name == ".gym_logins-20-30.csv.incoming"
 
 

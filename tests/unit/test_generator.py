@@ -134,7 +134,9 @@ def test_generate_returns_the_set_folders(tmp_path):
 def test_landing_layout(out):
     assert {p.name for p in (out / "set1").iterdir()} == SOURCES_SET1
     assert {p.name for p in (out / "set2").iterdir()} == SOURCES_SET2
-    for path in (out / "set1").rglob("*.*"):
+    landed = sorted((out / "set1").rglob("*.*"))
+    assert {path.parent.name for path in landed} == SOURCES_SET1
+    for path in landed:
         assert path.suffix == (".csv" if path.parent.name in ("registered_users", "gym_logins") else ".json")
     assert (out / "manifest_set1.json").is_file() and (out / "manifest_set2.json").is_file()
 
@@ -151,7 +153,10 @@ def test_csv_headers(out, set_no):
 
 @pytest.mark.parametrize("set_no", [1, 2])
 def test_kafka_lines_are_records_with_documented_payloads(out, set_no):
-    for record in kafka_records(out / f"set{set_no}"):
+    records = kafka_records(out / f"set{set_no}")
+    assert records
+    payloads_checked = set()
+    for record in records:
         assert set(record) == KAFKA_FIELDS
         assert isinstance(record["key"], str) and isinstance(record["value"], str)
         assert isinstance(record["partition"], int) and isinstance(record["offset"], int)
@@ -162,6 +167,7 @@ def test_kafka_lines_are_records_with_documented_payloads(out, set_no):
         if record["topic"] == "bpm" and "device_id" not in payload:
             continue  # the bpm payload without device_id
         assert set(payload) == PAYLOAD_FIELDS[record["topic"]]
+        payloads_checked.add(record["topic"])
         if record["topic"] == "user_info":
             assert re.fullmatch(r"\d\d/\d\d/\d{4}", payload["dob"])
             assert set(payload["address"]) == {"street_address", "city", "state", "zip"}
@@ -169,6 +175,7 @@ def test_kafka_lines_are_records_with_documented_payloads(out, set_no):
         if record["topic"] == "workout":
             assert payload["action"] in ("start", "stop")
             assert all(isinstance(payload[k], int) for k in ("user_id", "workout_id", "session_id"))
+    assert payloads_checked == set(PAYLOAD_FIELDS)  # every topic's payload was checked, not only skipped
 
 
 def test_kafka_offsets_grow_per_topic_and_partition(out):
@@ -176,13 +183,16 @@ def test_kafka_offsets_grow_per_topic_and_partition(out):
     for topic in PAYLOAD_FIELDS:
         for partition in (0, 1):
             offsets = [r["offset"] for r in records if (r["topic"], r["partition"]) == (topic, partition)]
+            assert offsets, f"no {topic} record on partition {partition}"
             assert offsets == list(range(len(offsets)))
 
 
 def test_mac_addresses_and_gyms(sample):
-    for item in of(sample, Registration):
+    registrations, gym_rows = of(sample, Registration), of(sample, GymRow)
+    assert registrations and gym_rows
+    for item in registrations:
         assert re.fullmatch(r"14:0a(:[0-9a-f]{2}){4}", item.record.mac_address)
-    assert all(isinstance(item.record.gym, int) for item in of(sample, GymRow))
+    assert all(isinstance(item.record.gym, int) for item in gym_rows)
 
 
 def test_date_lookup_covers_every_event_date_with_margin(out, sample):
@@ -209,13 +219,18 @@ def test_date_lookup_covers_every_event_date_with_margin(out, sample):
 
 
 def test_event_times_mix_integer_and_decimal_forms_within_one_file(out):
+    csv_checked = set()
     for path in sorted(out.glob("set*/*/*.csv")):
         rows = [line.split(",") for line in path.read_text().splitlines()[1:]]
         first_time_column = 2 if path.parent.name == "gym_logins" else 3
         times = [t for row in rows if len(row) == 4 for t in row[first_time_column:] if EPOCH.match(t)]
         if len(rows) >= 2:
             assert {"." in t for t in times} == {True, False}, path
-    for path in sorted(out.glob("set*/kafka_multiplex/*.json")):
+            csv_checked.add(path.parent.name)
+    assert csv_checked == {"registered_users", "gym_logins"}  # a file of each CSV source had two rows or more
+    kafka_files = sorted(out.glob("set*/kafka_multiplex/*.json"))
+    assert kafka_files
+    for path in kafka_files:
         payloads = [json.loads(r["value"]) for r in file_records(path) if r["value"].startswith('{"')]
         forms = {type(p.get("time", p.get("timestamp"))) for p in payloads}
         assert forms == {int, float}, path
@@ -367,7 +382,9 @@ def test_heart_rate_scenarios(sample):
 
 def test_same_device_and_time_always_carries_the_same_heartrate(sample):
     seen: dict[tuple[int, int], float] = {}
-    for item in of(sample, Reading):
+    readings = of(sample, Reading)
+    assert len({(i.record.device_id, i.record.time) for i in readings}) < len(readings)  # some sent twice
+    for item in readings:
         assert (
             seen.setdefault((item.record.device_id, item.record.time), item.record.heartrate) == item.record.heartrate
         )
@@ -405,6 +422,7 @@ def test_manifest_format(out):
         doc = manifest(out, set_no)
         assert doc["age_as_of"] == SPEC.age_as_of and doc["avg_bpm tolerance"] == 1e-9
         assert doc["spec"]["seed"] == SPEC.seed
+        assert doc["values"] and any(v["column"] == "avg_bpm" for v in doc["values"])
         assert all(set(v) >= {"table", "where", "column", "expected"} for v in doc["values"])
         assert all(v.get("tolerance") == 1e-9 for v in doc["values"] if v["column"] == "avg_bpm")
         # Every table the pipeline maintains (fitlake.tables, written independently of the generator), less
