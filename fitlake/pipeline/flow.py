@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from fitlake.config import PipelineConfig
-from fitlake.streaming import StreamTarget, Trigger, for_each_batch, read_small_file
+from fitlake.streaming import StreamTarget, TableStreams, Trigger, for_each_batch, read_small_file
 
 Handler = Callable[[DataFrame, int], None]
 
@@ -45,8 +45,9 @@ class Flow:
 
 @dataclass(frozen=True)
 class Source:
-    """The tables a flow streams from, as (layer, name), and ``open(spark, *full_names)``, which turns them into
-    the flow's one stream. Naming them once here is what lets a batch run see that none of them changed."""
+    """The tables a flow streams from, as (layer, name), and ``open(streams, *full_names)``, which turns them into
+    the flow's one stream (``streams`` opens each table's stream for the flow's checkpoint). Naming them once
+    here is what lets a batch run see that none of them changed."""
 
     tables: tuple[tuple[str, str], ...]
     open: Callable[..., DataFrame]
@@ -69,7 +70,7 @@ def table_flow(
     def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
         checkpoint = checkpoint_of(config)
         target = StreamTarget(config.table(layer, name), checkpoint, trigger, f"{layer}.{name}")
-        stream = source.open(spark, *source.names(config))
+        stream = source.open(TableStreams(spark, checkpoint), *source.names(config))
         return for_each_batch(stream, target, handler(config, checkpoint))
 
     return Flow(f"{layer}.{name}", stage=stage, start=start, inputs=inputs, checkpoint=checkpoint_of)
