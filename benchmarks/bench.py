@@ -8,7 +8,13 @@ same template each time, and reported as median (min..max). Measured side by sid
   per source (no MERGE, no dedupe), same session settings: the floor of any Spark pipeline over this data;
 - ``first run``: ``fitlake run`` (batch) of the history onto an empty lake;
 - ``increment``: ``fitlake run`` of one more landed increment onto the processed history;
-- ``no-op re-run``: ``fitlake run`` again with nothing new.
+- ``no-op re-run``: ``fitlake run`` again with nothing new;
+- ``duckdb recompute``: the DuckDB anchor (``duckdb_tables.py``) computing every silver and gold table from scratch
+  from the same landing files (history and increment), what an incremental run is up against (goal 4).
+
+Once per invocation (after the first round of runs, not timed) the equality check compares DuckDB's tables with
+fitlake's after the same data (fitlake's exported by ``export_tables.py``): if any table differs, the benchmark
+prints the tables and exits non-zero, since its figures would not compare the same work.
 
 Sizes: ``small`` is the shipped sample sets (set 1 is the history, set 2 the increment, ~1.5 k Kafka lines
 each). ``1m`` generates, with the project's generator, a history world of about a million heart-rate
@@ -37,6 +43,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb_tables
+
 from fitlake.local.layout import DATA_ROOT_ENV_VAR
 from fitlake.producer import set_files
 from fitlake.sample.generator import generate, shipped_sets_dir
@@ -54,6 +62,8 @@ SIZES: dict[str, tuple[SampleSpec | None, SampleSpec | None]] = {
 }
 FITLAKE = [sys.executable, "-m", "fitlake.cli"]
 PLAIN_PASS = Path(__file__).with_name("plain_pass.py")
+DUCKDB_TABLES = Path(__file__).with_name("duckdb_tables.py")
+EXPORT_TABLES = Path(__file__).with_name("export_tables.py")
 SESSION_ONLY = (
     "from fitlake.local.layout import LocalLayout, resolve_data_root\n"
     "from fitlake.local.session import local_spark\n"
@@ -117,7 +127,7 @@ def land(spec: SampleSpec | None, shipped_set: int, work: Path, landing: Path, p
     return lines
 
 
-FIGURES = ("session start", "plain Spark pass", "first run", "increment", "no-op re-run")
+FIGURES = ("session start", "plain Spark pass", "first run", "increment", "no-op re-run", "duckdb recompute")
 
 
 def prepare(lake: Lake, size: str, work: Path, log: Path) -> dict[str, int]:
@@ -132,8 +142,11 @@ def prepare(lake: Lake, size: str, work: Path, log: Path) -> dict[str, int]:
     return lines
 
 
-def measure(size: str, repeat: int, work: Path, baseline: Path | None) -> tuple[dict, dict[str, int]]:
-    """Times per figure, for this checkout ("fitlake") and, interleaved run by run, the baseline checkout."""
+def measure(
+    size: str, repeat: int, work: Path, baseline: Path | None
+) -> tuple[dict, dict[str, int], list[duckdb_tables.Comparison]]:
+    """Times per figure, for this checkout ("fitlake") and, interleaved run by run, the baseline checkout; and
+    the equality check of DuckDB's tables against fitlake's, made once, after the first round."""
     log = work / "bench.log"
     lakes = {"fitlake": Lake(work / "fitlake")}
     if baseline is not None:
@@ -141,7 +154,10 @@ def measure(size: str, repeat: int, work: Path, baseline: Path | None) -> tuple[
     lines = {name: prepare(lake, size, work, log) for name, lake in lakes.items()}
     run = [*FITLAKE, "run", "--age-as-of", _age_as_of()]
     landing = lakes["fitlake"].root / "dev" / "dbfs" / "fitlake" / "landing"
+    anchor = [sys.executable, str(DUCKDB_TABLES), str(landing), "--age-as-of", _age_as_of()]
+    anchor += ["--out", str(work / "duckdb")]
     times: dict[str, dict[str, list[float]]] = {name: {} for name in lakes}
+    comparisons: list[duckdb_tables.Comparison] = []
     for _ in range(repeat):
         for name, lake in lakes.items():
             figures = times[name]
@@ -155,10 +171,36 @@ def measure(size: str, repeat: int, work: Path, baseline: Path | None) -> tuple[
             lake.restore("increment-landed")
             figures.setdefault("increment", []).append(lake.run(*run, log=log))
             figures.setdefault("no-op re-run", []).append(lake.run(*run, log=log))
-    return times, lines["fitlake"]
+            if name == "fitlake":
+                # The same landing files, history and increment, all tables from scratch.
+                figures.setdefault("duckdb recompute", []).append(lake.run(*anchor, log=log))
+                if not comparisons:
+                    comparisons = check_anchor(lake, work, log)
+    return times, lines["fitlake"], comparisons
 
 
-def report(times: dict, size: str, lines: dict[str, int]) -> dict:
+def check_anchor(lake: Lake, work: Path, log: Path) -> list[duckdb_tables.Comparison]:
+    """Compare the tables DuckDB wrote with fitlake's after the same data (not timed); print the outcome, and
+    stop the benchmark when a table differs: its figures would not compare the same work."""
+    exported = work / "fitlake-tables"
+    lake.run(sys.executable, str(EXPORT_TABLES), str(exported), *[t.name for t in duckdb_tables.TABLES], log=log)
+    comparisons = duckdb_tables.compare(work / "duckdb", exported)
+    differ = [c for c in comparisons if not c.equal]
+    gold = [c for c in comparisons if c.table.startswith("gold.")]
+    print(f"DuckDB anchor vs fitlake: gold rows equal: {'yes' if all(c.equal for c in gold) else 'NO'}; "
+          f"{len(comparisons) - len(differ)} of {len(comparisons)} tables equal "
+          f"({', '.join(f'{c.table} {c.fitlake_rows}' for c in gold)} rows)", flush=True)  # fmt: skip
+    if differ:
+        for c in differ:
+            print(f"  {c.table}: fitlake {c.fitlake_rows} rows, duckdb {c.duckdb_rows}; {c.only_fitlake} only in "
+                  f"fitlake, {c.only_duckdb} only in duckdb")  # fmt: skip
+            for example in c.examples:
+                print(f"    {example}")
+        raise SystemExit(f"The DuckDB anchor's tables differ from fitlake's: {', '.join(c.table for c in differ)}")
+    return comparisons
+
+
+def report(times: dict, size: str, lines: dict[str, int], comparisons: list[duckdb_tables.Comparison]) -> dict:
     ours = times["fitlake"]
     base = times.get("baseline", {})
     medians = {name: statistics.median(values) for name, values in ours.items()}
@@ -187,7 +229,15 @@ def report(times: dict, size: str, lines: dict[str, int]) -> dict:
         if "vs_baseline" in row:
             line += f" {row['baseline_median_s']:>11.1f} {row['vs_baseline']:>11.2f}"
         print(line)
-    return {"size": size, "kafka_lines": lines, "cores": os.cpu_count(), "runs": times, "figures": rows}
+    # Goal 4: an increment through fitlake (a cold run) against DuckDB recomputing every table from scratch.
+    ratio = medians["increment"] / medians["duckdb recompute"]
+    print(f"increment / duckdb recompute: {ratio:.2f} (goal 4: below 1 at 10 M history)")
+    equal = {c.table: c.equal for c in comparisons}
+    return {
+        "size": size, "kafka_lines": lines, "cores": os.cpu_count(), "runs": times, "figures": rows,
+        "increment_vs_duckdb_recompute": round(ratio, 2),
+        "duckdb_anchor": {"gold_equal": all(v for k, v in equal.items() if k.startswith("gold.")), "tables": equal},
+    }  # fmt: skip
 
 
 def main() -> None:
@@ -203,8 +253,8 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fitlake-bench-"))
     try:
-        times, lines = measure(args.size, args.repeat, work, args.baseline)
-        result = report(times, args.size, lines)
+        times, lines, comparisons = measure(args.size, args.repeat, work, args.baseline)
+        result = report(times, args.size, lines, comparisons)
         target = args.json or work.with_name(f"{work.name}.json")
         target.write_text(json.dumps(result, indent=2) + "\n")
         print(f"\nFigures written to {target}")
