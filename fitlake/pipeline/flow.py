@@ -46,7 +46,7 @@ class Flow:
 @dataclass(frozen=True)
 class Source:
     """The tables a flow streams from, as (layer, name), and ``open(streams, *full_names)``, which turns them into
-    the flow's one stream (``streams`` opens each table's stream for the flow's checkpoint). Naming them once
+    the flow's one stream (``streams`` opens each table's stream). Naming them once
     here is what lets a batch run see that none of them changed."""
 
     tables: tuple[tuple[str, str], ...]
@@ -70,7 +70,7 @@ def table_flow(
     def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
         checkpoint = checkpoint_of(config)
         target = StreamTarget(config.table(layer, name), checkpoint, trigger, f"{layer}.{name}")
-        stream = source.open(TableStreams(spark, checkpoint), *source.names(config))
+        stream = source.open(TableStreams(spark), *source.names(config))
         return for_each_batch(stream, target, handler(config, checkpoint))
 
     return Flow(f"{layer}.{name}", stage=stage, start=start, inputs=inputs, checkpoint=checkpoint_of)
