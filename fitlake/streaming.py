@@ -21,6 +21,7 @@ from pyspark.sql import types as T
 from pyspark.sql.streaming import StreamingQuery
 
 from fitlake import platform
+from fitlake.transforms.bronze import STRICT_JSON
 
 BATCH = "batch"
 CONTINUOUS = "continuous"
@@ -225,6 +226,8 @@ def read_landing(spark: SparkSession, path: str, file_format: str, schema: str) 
         # reader would end the record at any CR or LF, even inside quotes, and read the rest as new rows.
         # The price: a CSV file is read by one task, not split (landing files are small increments).
         options.update({"header": "true", "enforceSchema": "true", "multiLine": "true"})
+    if file_format == "json":
+        options.update(STRICT_JSON)
     if platform.on_databricks():
         reader = spark.readStream.format("cloudFiles").option("cloudFiles.format", file_format)
     else:
@@ -488,7 +491,7 @@ def for_each_batch(stream: DataFrame, target: StreamTarget, handler) -> Streamin
 
 def read_json_files(spark: SparkSession, path: str, schema: str, max_files_per_trigger: int | None = None) -> DataFrame:
     """A stream of JSON-lines files under ``path`` with an explicit schema (new files only, each once)."""
-    reader = spark.readStream.format("json").schema(schema)
+    reader = spark.readStream.format("json").schema(schema).options(**STRICT_JSON)
     if max_files_per_trigger:
         reader = reader.option("maxFilesPerTrigger", max_files_per_trigger)
     return reader.load(path)

@@ -47,7 +47,7 @@ def load_date_lookup(spark: SparkSession, config: PipelineConfig) -> str:
     if inputs is not None and table_property(spark, table, LOADED_FROM_PROPERTY) == inputs:
         return f"unchanged since the last load ({path if listing else 'generated'})"
     try:
-        rows = spark.read.schema(bronze.DATE_LOOKUP_JSON).json(path)
+        rows = spark.read.schema(bronze.DATE_LOOKUP_JSON).options(**bronze.STRICT_JSON).json(path)
         origin = path if not rows.isEmpty() else ""
     except AnalysisException:
         origin = ""

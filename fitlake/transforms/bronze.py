@@ -15,6 +15,11 @@ CORRUPT = "_corrupt_record"
 REASON = "_reason"
 TOPICS = ("user_info", "bpm", "workout")
 
+# Strict JSON, for every JSON reader of landing data (files and payloads). Spark's JSON parser accepts
+# single-quoted strings and bare NaN/Infinity by default; neither is JSON, and a document written so must be
+# quarantined as unreadable, not loaded as if it were well formed.
+STRICT_JSON = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
+
 # Epoch values below this are seconds, above it milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
 EPOCH_SECONDS_BELOW = 1e11
 

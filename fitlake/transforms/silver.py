@@ -12,7 +12,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from fitlake.transforms.bronze import CORRUPT, REASON, Check, first_reason, not_an_epoch
+from fitlake.transforms.bronze import CORRUPT, REASON, STRICT_JSON, Check, first_reason, not_an_epoch
 
 USER_INFO_PAYLOAD = (
     "user_id BIGINT, update_type STRING, timestamp DOUBLE, dob STRING, sex STRING, gender STRING, "
@@ -47,7 +47,7 @@ AGE_BINS = (
 def parse_payload(records: DataFrame, schema: str, required: tuple[str, ...], extra: Sequence[Check] = ()) -> DataFrame:
     """Bronze Kafka records with their JSON ``value`` parsed into ``p``, and ``_reason`` for the bad ones."""
     parsed = records.withColumn(
-        "p", F.from_json("value", schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT})
+        "p", F.from_json("value", schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, **STRICT_JSON})
     )
     checks = [(F.col(f"p.{CORRUPT}").isNotNull() | F.col("p").isNull(), F.lit("value is not a JSON document"))]
     checks += [(F.col(f"p.{name}").isNull(), F.lit(f"missing {name}")) for name in required]

@@ -7,7 +7,9 @@ import datetime as dt
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
+from fitlake.streaming import BATCH, StreamTarget, Trigger, for_each_batch, read_landing
 from fitlake.transforms import bronze
+from fitlake.transforms.bronze import CORRUPT
 
 STAMPS = "load_time TIMESTAMP, source_file STRING"
 
@@ -119,3 +121,23 @@ def test_kafka_source_records_take_the_landing_files_shape(spark):
     assertDataFrameEqual(records, expected)
     reasons = bronze.kafka_with_reason(records).select(bronze.REASON).collect()
     assert [row[0] for row in reasons] == [None, "missing value"]
+
+
+def test_the_landing_reader_takes_only_json_lines_that_are_json(spark, tmp_path):
+    """A Kafka landing line Spark's default parser would read (single quotes, NaN) arrives as a corrupt record."""
+    landing = tmp_path / "kafka_multiplex"
+    landing.mkdir()
+    good = '{"key": "1", "value": "{}", "topic": "bpm", "partition": 0, "offset": 1, "timestamp": 1678451168}'
+    quoted = "{'key': '1', 'value': '{}', 'topic': 'bpm', 'partition': 0, 'offset': 2, 'timestamp': 1678451168}"
+    nan = '{"key": "1", "value": "{}", "topic": "bpm", "partition": 0, "offset": NaN, "timestamp": 1678451168}'
+    (landing / "part-0.json").write_text("\n".join([good, quoted, nan]) + "\n")
+    rows: list = []
+
+    def handle(batch, _batch_id: int) -> None:
+        rows.extend(batch.select("offset", CORRUPT).collect())
+
+    stream = read_landing(spark, str(landing), "json", bronze.KAFKA_RECORD_JSON)
+    target = StreamTarget("unused", str(tmp_path / "checkpoint"), Trigger(BATCH))
+    for_each_batch(stream, target, handle).awaitTermination()
+    assert sorted((r.offset, r[CORRUPT]) for r in rows if r[CORRUPT] is None) == [(1, None)]
+    assert sorted(r[CORRUPT] for r in rows if r[CORRUPT] is not None) == sorted([quoted, nan])
