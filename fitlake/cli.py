@@ -1,9 +1,10 @@
 """The ``fitlake`` command line: run the repo's notebooks and the pipeline locally.
 
 ``fitlake notebook PATH -p name=value`` runs any notebook with widget values; ``fitlake run`` runs the
-driver; ``fitlake demo`` runs the whole demo (set 1, batch run, test, set 2, batch run, test); ``fitlake
-sql`` queries an environment's tables; ``fitlake produce`` / ``generate`` handle sample data; ``fitlake
-jars`` resolves and caches Spark's JVM packages; ``fitlake deploy`` deploys to a Databricks workspace.
+driver; ``fitlake job run JOB`` runs a Jobs API 2.1 job definition task by task; ``fitlake demo`` runs the
+whole demo (set 1, batch run, test, set 2, batch run, test); ``fitlake sql`` queries an environment's
+tables; ``fitlake produce`` / ``generate`` handle sample data; ``fitlake jars`` resolves and caches Spark's
+JVM packages; ``fitlake deploy`` deploys to a Databricks workspace.
 """
 
 from __future__ import annotations
@@ -98,7 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_deploy(commands)
     _add_extract(commands)
+    _add_job(commands)
     return parser
+
+
+def _add_job(commands: argparse._SubParsersAction) -> None:
+    job = commands.add_parser("job", help="run a Jobs API 2.1 job definition locally, task by task")
+    job.add_argument("action", choices=("run",))
+    job.add_argument("job", help="a job name from pipelines/jobs/ (fitlake-dev-integration-test) or a JSON file")
+    job.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a job parameter's value (it overrides the default); repeatable",
+    )
+    _add_common(job)
 
 
 def _add_deploy(commands: argparse._SubParsersAction) -> None:
@@ -139,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _kafka(args)
         handlers = {
             "run": _run, "produce": _produce, "demo": _demo, "sql": _sql, "generate": _generate, "deploy": _deploy,
-            "extract": _extract, "db": _db,
+            "extract": _extract, "db": _db, "job": _job,
         }  # fmt: skip
         return handlers[args.command](args)
     except NotebookCellError as error:
@@ -206,6 +223,25 @@ def _run(args: argparse.Namespace) -> int:
     result = _runtime(args, params).run(_notebook("05_driver.py"), params)
     print(f"Exit value: {result.exit_value}")
     return 0
+
+
+def _job(args: argparse.Namespace) -> int:
+    """Exit 1 unless the job's result is SUCCESS (2 stays for a definition or parameter that cannot run)."""
+    from fitlake.deployment.deploy import checkout_notebook
+    from fitlake.governance import load_deployment
+    from fitlake.local.job_spec import job_file, load_job
+    from fitlake.local.jobs import JobRun, failures, plan_job, summary
+
+    layout = LocalLayout(resolve_data_root(args.data_root), args.env)
+    deployment, repo = load_deployment(args.env), repo_root()
+    spec = load_job(job_file(args.job, repo), lambda path: checkout_notebook(path, deployment, repo))
+    plan = plan_job(spec, _parse_params(args.param), layout)
+    result = JobRun(plan, _runtime(args, dict(plan.facts.parameters))).run()
+    print(summary(result))
+    if result.succeeded:
+        return 0
+    print(f"\nJOB {result.state}: {result.name}\n{failures(result)}", file=sys.stderr)
+    return 1
 
 
 def _produce(args: argparse.Namespace) -> int:

@@ -88,6 +88,33 @@ def stage_notebooks(source: Path, staged: Path) -> Path:
     return staged
 
 
+def checkout_notebook(workspace_path: str, deployment: Deployment, repo: Path) -> Path:
+    """The file of the checkout at ``repo`` that ``deploy`` imports to ``workspace_path``: the import, inverted.
+
+    ``<workspace_folder>/<folder>/<path>`` (``folder`` one of ``NOTEBOOK_FOLDERS``) comes from
+    ``<repo>/<folder>/<path>.py`` or ``.sql``.
+
+    Raises:
+        ConfigError: the path is not under a folder deploy imports, or the checkout has no such notebook.
+    """
+    prefix = f"{deployment.workspace_folder}/"
+    relative = workspace_path.removeprefix(prefix) if workspace_path.startswith(prefix) else None
+    parts = relative.split("/") if relative else []
+    imported = [f"{prefix}{folder}/" for folder in NOTEBOOK_FOLDERS]
+    if not parts or parts[0] not in NOTEBOOK_FOLDERS or any(part in ("", ".", "..") for part in parts):
+        raise ConfigError(
+            f"Notebook path {workspace_path!r} is not one that fitlake deploy imports for {deployment.environment} "
+            f"(paths under {' or '.join(imported)}), so it maps to no notebook of this checkout."
+        )
+    for suffix in NOTEBOOK_HEADERS:
+        candidate = repo.joinpath(*parts[:-1], parts[-1] + suffix)
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"Notebook path {workspace_path!r} would be {relative}.py or .sql of this checkout, and neither exists."
+    )
+
+
 def create_or_reset(cli: LegacyCli, name: str, settings: dict[str, Any], scratch: Path) -> int:
     """The id of the job named ``name``, reset to ``settings``; created when no job has that name."""
     listed = cli.jobs("jobs", "list", "--output", "JSON", "--all", "--name", name).get("jobs", [])

@@ -25,6 +25,7 @@ from fitlake.governance import Deployment, load_deployment
 from fitlake.sample.generator import shipped_sets_dir
 
 JOB_CLUSTER_KEY = "fitlake"
+REVIEWED_JOBS = Path("pipelines") / "jobs"  # in the repository: the reviewed rendering, one <job name>.json each
 # The driver's widgets and their defaults (notebooks/01_config and 05_driver); a test parses the notebooks
 # and fails when the two drift apart. ``environment`` defaults to the job's own environment instead.
 DRIVER_WIDGETS: dict[str, str] = {

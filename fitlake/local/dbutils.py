@@ -1,4 +1,4 @@
-"""The local ``dbutils``: widgets, notebook, fs and secrets, shaped like Databricks' own."""
+"""The local ``dbutils``: widgets, notebook, fs, secrets and jobs (task values), shaped like Databricks' own."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from fitlake.local.fs import LocalFs
 from fitlake.local.secrets import EnvSecrets
+from fitlake.local.task_values import JobsUtils, TaskValues
 from fitlake.local.widgets import Widgets
 
 
@@ -42,13 +43,16 @@ class LocalDbutils:
         fs: LocalFs,
         secrets: EnvSecrets,
         run_notebook: Callable[[str, int, dict | None], str],
+        task_values: TaskValues | None = None,
     ):
         self.widgets = widgets
         self.fs = fs
         self.secrets = secrets
         self.notebook = NotebookUtils(run_notebook)
+        self.jobs = JobsUtils(task_values or TaskValues.outside_a_job())
 
     def help(self) -> None:
         print(
-            "Local dbutils (fitlake): widgets, notebook (run, exit), fs (ls, cp, mv, rm, mkdirs, put, head), secrets."
+            "Local dbutils (fitlake): widgets, notebook (run, exit), fs (ls, cp, mv, rm, mkdirs, put, head), secrets, "
+            "jobs.taskValues (set, get)."
         )

@@ -13,9 +13,10 @@ import ctypes
 import threading
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -35,12 +36,14 @@ from fitlake.local.outputs import OutputRouter, OutputSink, render_rows
 from fitlake.local.record import RunRecord
 from fitlake.local.secrets import EnvSecrets, Redactor, redacted_error
 from fitlake.local.source import Cell, Notebook, parse_notebook_file, split_sql_statements
+from fitlake.local.task_values import TaskValues
 from fitlake.local.widgets import Widgets
 from fitlake.sample.generator import shipped_sets_dir
 
 DISPLAY_ROW_LIMIT = 1000  # what Databricks' display() renders by default
 NOTEBOOK_EXTENSIONS = (".py", ".sql")
 PIP_NOTE = "%pip is a no-op locally: dependencies come from pyproject.toml (make setup)."
+T = TypeVar("T")
 
 
 @dataclass
@@ -82,31 +85,63 @@ class NotebookRuntime:
         self.echo = echo
         self.router = OutputRouter(self.redactor)
 
-    def run(self, path: str | Path, arguments: dict[str, Any] | None = None) -> RunResult:
+    def run(
+        self,
+        path: str | Path,
+        arguments: dict[str, Any] | None = None,
+        *,
+        timeout_seconds: float = 0,
+        task_values: TaskValues | None = None,
+    ) -> RunResult:
         """Run the notebook at ``path`` with widget ``arguments``; always writes a run record.
+
+        Args:
+            timeout_seconds: past this (0 = none) the run's Spark jobs are cancelled and it fails, as a job
+                task's ``timeout_seconds`` does on Databricks.
+            task_values: ``dbutils.jobs.taskValues`` of the job task this run is (None: outside a job).
 
         Raises:
             NotebookCellError: a cell failed (path, cell number and traceback in the message).
+            NotebookTimeoutError: ``timeout_seconds`` passed.
         """
         path = Path(path).resolve()
         if not path.is_file():
             raise NotebookNotFoundError(f"Notebook {path} does not exist.")
         record = RunRecord.create(self.layout.runs, path.stem)
+        values = task_values or TaskValues.outside_a_job()
         try:
             with self.router.installed():
-                exit_value = self.execute(path, arguments or {}, record, is_child=False)
+                if timeout_seconds and timeout_seconds > 0:
+                    exit_value, error = self._bounded(
+                        lambda: self.execute(path, arguments or {}, record, is_child=False, task_values=values),
+                        timeout_seconds,
+                        f"Notebook {path.name}",
+                        thread_name=f"notebook:{path.stem}",
+                    )
+                    if error is not None:
+                        raise error
+                else:
+                    exit_value = self.execute(path, arguments or {}, record, is_child=False, task_values=values)
         finally:
             print(f"Run record: {record.folder}")
         return RunResult(exit_value=self._redacted(exit_value), record_folder=record.folder, files=list(record.files))
 
-    def execute(self, path: Path, arguments: dict[str, Any], record: RunRecord, *, is_child: bool) -> str | None:
+    def execute(
+        self,
+        path: Path,
+        arguments: dict[str, Any],
+        record: RunRecord,
+        *,
+        is_child: bool,
+        task_values: TaskValues,
+    ) -> str | None:
         """Run one notebook in a fresh namespace with its own widgets; return its exit value.
 
         The value returned is the notebook's own (a parent's ``dbutils.notebook.run`` gets it unchanged, as on
         Databricks); the run record keeps it and the arguments redacted.
         """
         notebook = parse_notebook_file(path)
-        run = _NotebookRun(self, notebook, Widgets(arguments, check=self.check_widget))
+        run = _NotebookRun(self, notebook, Widgets(arguments, check=self.check_widget), task_values)
         stem = record.file_stem(notebook, is_child)
         failed = True
         try:
@@ -134,30 +169,47 @@ class NotebookRuntime:
         Raises:
             ConfigError: the widget's value is not the session's environment.
         """
-        if name == ENVIRONMENT_WIDGET and value != self.layout.env:
-            raise ConfigError(
-                f"The notebook's {ENVIRONMENT_WIDGET} widget is {value!r}, but this local session serves "
-                f"{self.layout.env!r} (tables and files under {self.layout.env_root}): the notebook would run the "
-                f"{value} config against the {self.layout.env} tables. To run {value}, use --env {value}; the "
-                f"widget follows --env unless -p {ENVIRONMENT_WIDGET}=... says otherwise."
-            )
+        check_environment_widget(self.layout, name, value)
 
     def run_child(
         self, parent: _NotebookRun, record: RunRecord, ref: str, timeout_seconds: int, arguments: dict
     ) -> str:
-        """``dbutils.notebook.run``: the child runs in its own thread so its timeout can be enforced."""
+        """``dbutils.notebook.run``: the child runs in its own thread so its timeout can be enforced.
+
+        The child sees its parent's ``dbutils.jobs.taskValues`` (locally; it runs inside the parent's task).
+        """
         path = resolve_notebook(ref, parent.notebook.path.parent)
+        value, error = self._bounded(
+            lambda: self.execute(path, arguments or {}, record, is_child=True, task_values=parent.task_values),
+            timeout_seconds,
+            f"Notebook {ref}",
+            thread_name=f"notebook:{path.stem}",
+        )
+        if error is not None:
+            raise FitlakeError(f"Notebook {ref} failed: {self.redactor(str(error))}") from redacted_error(
+                error, self.redactor
+            )
+        return "" if value is None else value
+
+    def _bounded(
+        self, work: Callable[[], T], timeout_seconds: float, what: str, *, thread_name: str
+    ) -> tuple[T | None, BaseException | None]:
+        """Run ``work`` in its own thread, its Spark jobs in their own job group: (its result, or its error).
+
+        Past ``timeout_seconds`` (0 = none) the group's Spark jobs are cancelled, the thread is asked to stop and
+        ``NotebookTimeoutError`` is raised.
+        """
         outcome: dict[str, Any] = {}
         job_group = f"fitlake-notebook-{uuid.uuid4().hex}"
 
         def target() -> None:
-            self.spark.sparkContext.setJobGroup(job_group, f"notebook {ref}", interruptOnCancel=True)
+            self.spark.sparkContext.setJobGroup(job_group, what, interruptOnCancel=True)
             try:
-                outcome["value"] = self.execute(path, arguments or {}, record, is_child=True)
-            except BaseException as error:  # noqa: BLE001 - handed to the parent thread below
+                outcome["value"] = work()
+            except BaseException as error:  # noqa: BLE001 - handed to the calling thread below
                 outcome["error"] = error
 
-        worker = threading.Thread(target=target, name=f"notebook:{path.stem}", daemon=True)
+        worker = threading.Thread(target=target, name=thread_name, daemon=True)
         worker.start()
         worker.join(timeout_seconds if timeout_seconds and timeout_seconds > 0 else None)
         if worker.is_alive():
@@ -165,15 +217,9 @@ class NotebookRuntime:
             _raise_in_thread(worker, NotebookTimeoutError)
             worker.join(10)
             raise NotebookTimeoutError(
-                f"Notebook {ref} did not finish within timeout_seconds={timeout_seconds}; its run was cancelled."
+                f"{what} did not finish within timeout_seconds={timeout_seconds:g}; its run was cancelled."
             )
-        if "error" in outcome:
-            error = outcome["error"]
-            raise FitlakeError(f"Notebook {ref} failed: {self.redactor(str(error))}") from redacted_error(
-                error, self.redactor
-            )
-        value = outcome.get("value")
-        return "" if value is None else value
+        return outcome.get("value"), outcome.get("error")
 
     def _redacted(self, value: str | None) -> str | None:
         return None if value is None else self.redactor(value)
@@ -182,10 +228,11 @@ class NotebookRuntime:
 class _NotebookRun:
     """The state of one notebook execution: namespace, widgets, per-cell outputs, exit value."""
 
-    def __init__(self, runtime: NotebookRuntime, notebook: Notebook, widgets: Widgets):
+    def __init__(self, runtime: NotebookRuntime, notebook: Notebook, widgets: Widgets, task_values: TaskValues):
         self.runtime = runtime
         self.notebook = notebook
         self.widgets = widgets
+        self.task_values = task_values
         self.outputs: dict[int, list[Any]] = {}
         self.exit_value: str | None = None
         self._record: RunRecord | None = None
@@ -194,6 +241,7 @@ class _NotebookRun:
             fs=runtime.fs,
             secrets=runtime.secrets,
             run_notebook=self._run_child,
+            task_values=task_values,
         )
         self.namespace: dict[str, Any] = {
             "__name__": "__main__",
@@ -314,6 +362,21 @@ class _NotebookRun:
         if sink is None:
             raise FitlakeError("displayHTML() was called outside a running cell.")
         sink.display({"text/html": html, "text/plain": "<HTML output: see the run record>"}, None)
+
+
+def check_environment_widget(layout: LocalLayout, name: str, value: str) -> None:
+    """Refuse an ``environment`` widget value other than ``layout``'s (see ``NotebookRuntime.check_widget``).
+
+    Raises:
+        ConfigError: naming both environments and the flag that chooses the session's.
+    """
+    if name == ENVIRONMENT_WIDGET and value != layout.env:
+        raise ConfigError(
+            f"The notebook's {ENVIRONMENT_WIDGET} widget is {value!r}, but this local session serves "
+            f"{layout.env!r} (tables and files under {layout.env_root}): the notebook would run the "
+            f"{value} config against the {layout.env} tables. To run {value}, use --env {value}; the "
+            f"widget follows --env unless -p {ENVIRONMENT_WIDGET}=... says otherwise."
+        )
 
 
 def resolve_notebook(ref: str, base_dir: Path) -> Path:

@@ -18,7 +18,7 @@ from fitlake.deployment import jobs
 from fitlake.deployment.wheel import build_wheel, cluster_pyproject
 
 ROOT = Path(__file__).resolve().parents[2]
-JOBS_DIR = ROOT / "pipelines" / "jobs"
+JOBS_DIR = ROOT / jobs.REVIEWED_JOBS
 UPDATE_GOLDEN = "FITLAKE_UPDATE_GOLDEN"
 _WIDGET = re.compile(r'dbutils\.widgets\.\w+\(\s*"(?P<name>\w+)",\s*"(?P<default>[^"]*)"')
 
