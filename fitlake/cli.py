@@ -43,14 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     notebook = commands.add_parser("notebook", help="run a Databricks source notebook locally")
     notebook.add_argument("path", help="the notebook file (.py or .sql, Databricks source format)")
-    notebook.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a widget value; repeatable (the environment widget is --env's unless given here)",
-    )
+    _add_params(notebook, "a widget value; repeatable (the environment widget is --env's unless given here)")
     _add_common(notebook)
 
     run = commands.add_parser("run", help="run the driver notebook (setup, bronze, silver, gold)")
@@ -103,18 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_params(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``-p NAME=VALUE``, repeatable: the values a notebook's widgets or a job's parameters take."""
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help=help_text)
+
+
 def _add_job(commands: argparse._SubParsersAction) -> None:
     job = commands.add_parser("job", help="run a Jobs API 2.1 job definition locally, task by task")
     job.add_argument("action", choices=("run",))
     job.add_argument("job", help="a job name from pipelines/jobs/ (fitlake-dev-integration-test) or a JSON file")
-    job.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a job parameter's value (it overrides the default); repeatable",
-    )
+    _add_params(job, "a job parameter's value (it overrides the default); repeatable")
     _add_common(job)
 
 
