@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## The main job: the pipeline demo end to end on local Spark + Delta (set 1, batch run, test, set 2,
-## batch run, test, the gold tables).
+## The main job: the integration-test job definition run task by task on local Spark + Delta (set 1, batch run,
+## test, set 2, batch run, test), then the gold tables.
 demo: setup
 	$(BIN)/fitlake demo
 

@@ -2,9 +2,9 @@
 
 ``fitlake notebook PATH -p name=value`` runs any notebook with widget values; ``fitlake run`` runs the
 driver; ``fitlake job run JOB`` runs a Jobs API 2.1 job definition task by task; ``fitlake demo`` runs the
-whole demo (set 1, batch run, test, set 2, batch run, test); ``fitlake sql`` queries an environment's
-tables; ``fitlake produce`` / ``generate`` handle sample data; ``fitlake jars`` resolves and caches Spark's
-JVM packages; ``fitlake deploy`` deploys to a Databricks workspace.
+integration-test job (set 1, batch run, test, set 2, batch run, test) and prints gold; ``fitlake sql``
+queries an environment's tables; ``fitlake produce`` / ``generate`` handle sample data; ``fitlake jars``
+resolves and caches Spark's JVM packages; ``fitlake deploy`` deploys to a Databricks workspace.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("--landing", default="")
     _add_common(produce)
 
-    demo = commands.add_parser("demo", help="the end-to-end demo: set 1, run, test, set 2, run, test, gold tables")
+    demo = commands.add_parser("demo", help="the end-to-end demo: the integration-test job, then the gold tables")
     _add_common(demo)
 
     sql = commands.add_parser("sql", help="query an environment's tables and views")
@@ -218,6 +218,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _job(args: argparse.Namespace) -> int:
     """Exit 1 unless the job's result is SUCCESS (2 stays for a definition or parameter that cannot run)."""
+    succeeded, _ = _run_job(args, args.job, _parse_params(args.param))
+    return 0 if succeeded else 1
+
+
+def _run_job(args: argparse.Namespace, job: str, params: dict[str, str]):  # noqa: ANN202 - lazy import (JVM)
+    """Run ``job`` (a name from pipelines/jobs/ or a JSON file) task by task; print its summary, and on failure
+    what failed. Returns whether it succeeded and the notebook runtime its tasks ran in."""
     from fitlake.deployment.deploy import checkout_notebook
     from fitlake.governance import load_deployment
     from fitlake.local.job_spec import job_file, load_job
@@ -225,14 +232,14 @@ def _job(args: argparse.Namespace) -> int:
 
     layout = LocalLayout(resolve_data_root(args.data_root), args.env)
     deployment, repo = load_deployment(args.env), repo_root()
-    spec = load_job(job_file(args.job, repo), lambda path: checkout_notebook(path, deployment, repo))
-    plan = plan_job(spec, _parse_params(args.param), layout)
-    result = JobRun(plan, _runtime(args, dict(plan.facts.parameters))).run()
+    spec = load_job(job_file(job, repo), lambda path: checkout_notebook(path, deployment, repo))
+    plan = plan_job(spec, params, layout)
+    runtime = _runtime(args, dict(plan.facts.parameters))
+    result = JobRun(plan, runtime).run()
     print(summary(result))
-    if result.succeeded:
-        return 0
-    print(f"\nJOB {result.state}: {result.name}\n{failures(result)}", file=sys.stderr)
-    return 1
+    if not result.succeeded:
+        print(f"\nJOB {result.state}: {result.name}\n{failures(result)}", file=sys.stderr)
+    return result.succeeded, runtime
 
 
 def _produce(args: argparse.Namespace) -> int:
@@ -280,21 +287,16 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """Set 1 -> batch run -> test -> set 2 -> batch run -> test -> the gold tables, in one process."""
-    from fitlake.sample.generator import shipped_sets_dir
+    """The environment's integration-test job (set 1: produce, batch run, test; then set 2), run as the
+    workspace runs it, then the gold tables. Exit 1 when a task fails, as ``fitlake job run`` does."""
+    from fitlake.deployment.jobs import integration_test_job_name
 
-    runtime = _runtime(args)
-    as_of = json.loads((shipped_sets_dir() / "manifest_set1.json").read_text())["age_as_of"]
-    base = {"environment": args.env, "age_as_of": as_of}
-    for sample_set in ("1", "2"):
-        print(f"\n=== Set {sample_set}: produce, run the driver (batch), test ===")
-        runtime.run(_notebook("06_producer.py"), {**base, "set": sample_set})
-        runtime.run(_notebook("05_driver.py"), {**base, "run_mode": "batch"})
-        runtime.run(_notebook("07_test.py"), {**base, "set": sample_set})
-    spark = runtime.spark
+    succeeded, runtime = _run_job(args, integration_test_job_name(args.env), {})
+    if not succeeded:
+        return 1
     for table in ("gold.workout_bpm_summary", "gold.gym_summary"):
         print(f"\n=== {table} ===")
-        _print_rows(spark.table(table), 50)
+        _print_rows(runtime.spark.table(table), 50)
     print(f"\nTables live under {runtime.layout.warehouse}; run records under {runtime.layout.runs}")
     return 0
 

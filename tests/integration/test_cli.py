@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -117,24 +116,3 @@ def test_db_load_then_extract_lands_each_row_once_through_the_cli(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 increment(s) landed" in again.stdout
     assert len(list(landing.rglob("*.csv"))) == 2
-
-
-def test_the_integration_test_job_definition_runs_end_to_end_with_every_task_succeeding(tmp_path):
-    """The JSON that deploys to Databricks, run locally: producer -> driver -> test, for set 1 then set 2."""
-    from fitlake.deployment.jobs import REVIEWED_JOBS, integration_test_job_name
-
-    name = integration_test_job_name("dev")
-    keys = [
-        task["task_key"] for task in json.loads((repo_root() / REVIEWED_JOBS / f"{name}.json").read_text())["tasks"]
-    ]
-    result = fitlake("job", "run", name, "--env", "dev", "--data-root", str(tmp_path))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rows = {
-        line.split("|")[1].strip(): line.split("|")[2].strip()
-        for line in result.stdout.splitlines()
-        if line.startswith("| ")
-    }
-    assert {key: rows.get(key) for key in keys} == dict.fromkeys(keys, "SUCCESS")
-    assert re.fullmatch(rf"Job {name} \(run \d+\): SUCCESS in [\d.]+ s", result.stdout.rstrip().splitlines()[-1])
-    assert "expectations hold after set 2." in result.stdout  # 07_test's own verdict
-    assert len([line for line in result.stdout.splitlines() if line.startswith("Run record: ")]) == len(keys)

@@ -1,4 +1,5 @@
-"""The driver end to end: the README's demo through the CLI (batch), then continuous mode in-process."""
+"""The driver end to end: the README's demo (the integration-test job) through the CLI, then continuous mode
+in-process."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from waiting import wait_for
 
 from fitlake import platform
 from fitlake.config import PipelineConfig, load_config
+from fitlake.deployment.jobs import REVIEWED_JOBS, integration_test_job_name
 from fitlake.errors import NotebookCellError
 from fitlake.expectations import check, load_manifest
 from fitlake.local.executor import NotebookRuntime
@@ -31,11 +33,21 @@ NOTEBOOKS = repo_root() / "notebooks"
 AS_OF = load_manifest(shipped_sets_dir() / "manifest_set1.json")["age_as_of"]
 
 
-def test_demo_batch_runs_pass_the_test_notebook_and_a_rerun_changes_nothing(tmp_path):
+def test_demo_runs_the_integration_test_job_then_a_rerun_changes_nothing(tmp_path):
+    """make demo: the JSON that deploys to Databricks, run locally (producer -> driver -> test, for set 1 then
+    set 2), every task succeeding, then the gold tables; a batch run after it finds nothing to do."""
+    name = integration_test_job_name("dev")
+    definition = json.loads((repo_root() / REVIEWED_JOBS / f"{name}.json").read_text())
+    keys = [task["task_key"] for task in definition["tasks"]]
     demo = fitlake("demo", "--data-root", str(tmp_path))
-    assert demo.returncode == 0, demo.stderr[-3000:]
-    assert "All 34 expectations hold after set 1." in demo.stdout
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    cells = [line.split("|") for line in demo.stdout.splitlines() if line.startswith("| ")]
+    rows = {cell[1].strip(): cell[2].strip() for cell in cells}
+    assert {key: rows.get(key) for key in keys} == dict.fromkeys(keys, "SUCCESS")
+    assert re.search(rf"^Job {name} \(run \d+\): SUCCESS in [\d.]+ s$", demo.stdout, re.MULTILINE), demo.stdout[-3000:]
+    assert "All 34 expectations hold after set 1." in demo.stdout  # 07_test's own verdicts
     assert "All 35 expectations hold after set 2." in demo.stdout
+    assert len([line for line in demo.stdout.splitlines() if line.startswith("Run record: ")]) == len(keys)
     assert "=== gold.gym_summary ===" in demo.stdout
 
     rerun = fitlake("run", "--data-root", str(tmp_path), "--age-as-of", AS_OF)
