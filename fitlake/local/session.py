@@ -19,6 +19,16 @@ from fitlake.platform import LOCAL_ENV_CONF as ENV_CONF
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
+# The driver JVM's compilers and collector: a local run is a short-lived process whose code (planning, Delta's
+# log replay, hundreds of distinct small jobs) runs a few times each. With the defaults the two JIT compilers
+# took about 60 % of its CPU on the 2-core machine for a small increment (C2, the optimising one, 45 %),
+# competing with the work itself. So: the client compiler only (tier 1), which compiles cheaply and is fast
+# enough for code that runs that rarely; a code cache large enough that it is never flushed (flushing made C1
+# compile the same methods again: 11 s of sweeper plus recompiles); and the serial collector, since a heap of
+# short-lived planning objects on 2 cores gains nothing from parallel GC threads that compete with the tasks.
+# Measured in docs/performance.md; local sessions only (a Databricks cluster keeps its own JVM settings).
+JIT_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:-UseCodeCacheFlushing -XX:+UseSerialGC"
+
 
 def local_spark(
     layout: LocalLayout,
@@ -38,6 +48,7 @@ def local_spark(
     for folder in (layout.warehouse, layout.dbfs, layout.runs):
         folder.mkdir(parents=True, exist_ok=True)
     java_options = (
+        f"{JIT_OPTIONS} "
         f"-Dderby.system.home={layout.env_root} "
         f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()} "
         "-Dderby.stream.error.file=/dev/null"

@@ -7,7 +7,7 @@ import pytest
 from fitlake import platform
 from fitlake.errors import ConfigError
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root, resolve_data_root
-from fitlake.local.session import local_spark
+from fitlake.local.session import JIT_OPTIONS, local_spark
 
 
 def test_session_is_local_utc_with_delta_few_partitions_and_no_ui(spark):
@@ -18,6 +18,13 @@ def test_session_is_local_utc_with_delta_few_partitions_and_no_ui(spark):
     assert conf.get("spark.ui.enabled") == "false"
     assert "DeltaSparkSessionExtension" in conf.get("spark.sql.extensions")
     assert spark.conf.get("spark.sql.catalog.spark_catalog").endswith("DeltaCatalog")
+
+
+def test_the_driver_jvm_runs_with_the_jit_options(spark):
+    """The options reach the running driver JVM (its own arguments), not only the session's settings."""
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert "-XX:TieredStopAtLevel=1" in JIT_OPTIONS.split()
+    assert set(JIT_OPTIONS.split()) <= set(runtime.getInputArguments())
 
 
 def test_tables_live_in_a_persistent_metastore_under_the_environments_root(spark, layout):
