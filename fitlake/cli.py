@@ -3,8 +3,9 @@
 ``fitlake notebook PATH -p name=value`` runs any notebook with widget values; ``fitlake run`` runs the
 driver; ``fitlake job run JOB`` runs a Jobs API 2.1 job definition task by task; ``fitlake demo`` runs the
 integration-test job (set 1, batch run, test, set 2, batch run, test) and prints gold; ``fitlake sql``
-queries an environment's tables; ``fitlake produce`` / ``generate`` handle sample data; ``fitlake jars``
-resolves and caches Spark's JVM packages; ``fitlake deploy`` deploys to a Databricks workspace.
+queries an environment's tables; ``fitlake runs`` lists recent runs and their pages; ``fitlake produce`` /
+``generate`` handle sample data; ``fitlake jars`` resolves and caches Spark's JVM packages; ``fitlake deploy``
+deploys to a Databricks workspace.
 """
 
 from __future__ import annotations
@@ -86,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     kafka.add_argument("--bootstrap-servers", default="", help="produce: another cluster than the local broker")
     _add_common(kafka)
 
+    runs = commands.add_parser("runs", help="list recent runs, newest first, with their state and run page")
+    runs.add_argument("-n", "--limit", type=int, default=20, help="how many runs (default 20)")
+    _add_common(runs)
+
     deps = commands.add_parser("jars", help="resolve and cache the JVM packages (Spark's, the Kafka broker's)")
     deps.add_argument(
         "--via-mvn", action="store_true", help="pre-fetch with mvn into ~/.m2 first (where only mvn reaches Maven)"
@@ -147,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _kafka(args)
         handlers = {
             "run": _run, "produce": _produce, "demo": _demo, "sql": _sql, "generate": _generate, "deploy": _deploy,
-            "extract": _extract, "db": _db, "job": _job,
+            "extract": _extract, "db": _db, "job": _job, "runs": _runs,
         }  # fmt: skip
         return handlers[args.command](args)
     except NotebookCellError as error:
@@ -218,13 +223,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _job(args: argparse.Namespace) -> int:
     """Exit 1 unless the job's result is SUCCESS (2 stays for a definition or parameter that cannot run)."""
-    succeeded, _ = _run_job(args, args.job, _parse_params(args.param))
+    succeeded, _, _ = _run_job(args, args.job, _parse_params(args.param))
     return 0 if succeeded else 1
 
 
 def _run_job(args: argparse.Namespace, job: str, params: dict[str, str]):  # noqa: ANN202 - lazy import (JVM)
     """Run ``job`` (a name from pipelines/jobs/ or a JSON file) task by task; print its summary, and on failure
-    what failed. Returns whether it succeeded and the notebook runtime its tasks ran in."""
+    what failed. Returns whether it succeeded, the notebook runtime its tasks ran in and the job's run page."""
     from fitlake.deployment.deploy import checkout_notebook
     from fitlake.governance import load_deployment
     from fitlake.local.job_spec import job_file, load_job
@@ -237,9 +242,10 @@ def _run_job(args: argparse.Namespace, job: str, params: dict[str, str]):  # noq
     runtime = _runtime(args, dict(plan.facts.parameters))
     result = JobRun(plan, runtime).run()
     print(summary(result))
+    print(f"Job run page: {result.page}")
     if not result.succeeded:
         print(f"\nJOB {result.state}: {result.name}\n{failures(result)}", file=sys.stderr)
-    return result.succeeded, runtime
+    return result.succeeded, runtime, result.page
 
 
 def _produce(args: argparse.Namespace) -> int:
@@ -291,13 +297,37 @@ def _demo(args: argparse.Namespace) -> int:
     workspace runs it, then the gold tables. Exit 1 when a task fails, as ``fitlake job run`` does."""
     from fitlake.deployment.jobs import integration_test_job_name
 
-    succeeded, runtime = _run_job(args, integration_test_job_name(args.env), {})
+    succeeded, runtime, page = _run_job(args, integration_test_job_name(args.env), {})
     if not succeeded:
         return 1
     for table in ("gold.workout_bpm_summary", "gold.gym_summary"):
         print(f"\n=== {table} ===")
         _print_rows(runtime.spark.table(table), 50)
     print(f"\nTables live under {runtime.layout.warehouse}; run records under {runtime.layout.runs}")
+    print(f"Job run page: {page}")
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    """The newest runs of the environment, from their run folders (no Spark)."""
+    from fitlake.local.outputs import text_table
+    from fitlake.local.run_page import PAGE_FILE, recent_runs, utc_text
+
+    if args.limit < 1:
+        raise FitlakeError(f"-n must be 1 or more, got {args.limit}.")
+    layout = LocalLayout(resolve_data_root(args.data_root), args.env)
+    listings = recent_runs(layout.runs, args.limit)
+    if not listings:
+        print(f"No runs under {layout.runs}.")
+        return 0
+    rows = []
+    for listing in listings:
+        page = listing.page
+        took = "" if page is None or page.seconds is None else f"{page.seconds:.1f}"
+        what = f"{page.kind} {page.name}" if page else listing.folder.name
+        shown = listing.folder / PAGE_FILE if page else listing.folder
+        rows.append([utc_text(page.started) if page else "", listing.state, took, what, str(shown)])
+    print(text_table(["started", "state", "seconds", "run", "page"], rows, False))
     return 0
 
 

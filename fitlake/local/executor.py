@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import ctypes
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from fitlake.local.fs import LocalFs
 from fitlake.local.layout import LocalLayout
 from fitlake.local.outputs import OutputRouter, OutputSink, render_rows
 from fitlake.local.record import RunRecord
+from fitlake.local.run_page import CANCELED, FAILED, SUCCESS, TIMEDOUT
 from fitlake.local.secrets import EnvSecrets, Redactor, redacted_error
 from fitlake.local.source import Cell, Notebook, parse_notebook_file, split_sql_statements
 from fitlake.local.task_values import TaskValues
@@ -92,13 +94,16 @@ class NotebookRuntime:
         *,
         timeout_seconds: float = 0,
         task_values: TaskValues | None = None,
+        record_folder: Path | None = None,
     ) -> RunResult:
-        """Run the notebook at ``path`` with widget ``arguments``; always writes a run record.
+        """Run the notebook at ``path`` with widget ``arguments``; always writes a run record and its page.
 
         Args:
             timeout_seconds: past this (0 = none) the run's Spark jobs are cancelled and it fails, as a job
                 task's ``timeout_seconds`` does on Databricks.
             task_values: ``dbutils.jobs.taskValues`` of the job task this run is (None: outside a job).
+            record_folder: where the run record goes: a job puts its tasks' in its own folder, and their pages link
+                up to the job's. Default: a new folder under the environment's ``runs/``.
 
         Raises:
             NotebookCellError: a cell failed (path, cell number and traceback in the message).
@@ -107,13 +112,15 @@ class NotebookRuntime:
         path = Path(path).resolve()
         if not path.is_file():
             raise NotebookNotFoundError(f"Notebook {path} does not exist.")
-        record = RunRecord.create(self.layout.runs, path.stem)
+        arguments = arguments or {}
+        record = RunRecord.create(self.layout.runs, path.stem, arguments, self.redactor, record_folder)
         values = task_values or TaskValues.outside_a_job()
+        started, state = time.monotonic(), FAILED
         try:
             with self.router.installed():
                 if timeout_seconds and timeout_seconds > 0:
                     exit_value, error = self._bounded(
-                        lambda: self.execute(path, arguments or {}, record, is_child=False, task_values=values),
+                        lambda: self.execute(path, arguments, record, is_child=False, task_values=values),
                         timeout_seconds,
                         f"Notebook {path.name}",
                         thread_name=f"notebook:{path.stem}",
@@ -121,9 +128,18 @@ class NotebookRuntime:
                     if error is not None:
                         raise error
                 else:
-                    exit_value = self.execute(path, arguments or {}, record, is_child=False, task_values=values)
+                    exit_value = self.execute(path, arguments, record, is_child=False, task_values=values)
+            state = SUCCESS
+        except NotebookTimeoutError:
+            state = TIMEDOUT
+            raise
+        except KeyboardInterrupt:
+            state = CANCELED
+            raise
         finally:
+            page = record.finish(state, time.monotonic() - started)
             print(f"Run record: {record.folder}")
+            print(f"Run page: {page}")
         return RunResult(exit_value=self._redacted(exit_value), record_folder=record.folder, files=list(record.files))
 
     def execute(

@@ -15,6 +15,9 @@
   running task is ``TIMEDOUT``, the rest ``CANCELED`` and the job ``TIMEDOUT``).
 - **Result.** ``SUCCESS`` when every task succeeded or was excluded; ``SUCCESS_WITH_FAILURES`` when some task
   failed but every leaf task succeeded; ``FAILED`` when a leaf task did not succeed.
+- **Run page.** The job's run folder (``runs/<start>-job-<name>/``) holds a page with one row per task, rewritten
+  as each task starts and ends, and each notebook task's own run record and page in a sub-folder named after the
+  task (and the attempt, from the second on).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from fitlake.errors import ConfigError, FitlakeError, NotebookCellError, NotebookTimeoutError
@@ -34,10 +38,23 @@ from fitlake.local.job_refs import RunFacts, TaskFacts
 from fitlake.local.job_spec import ConditionWork, JobSpec, NotebookWork, TaskSpec
 from fitlake.local.layout import LocalLayout, repo_root
 from fitlake.local.outputs import text_table
+from fitlake.local.record import run_stamp
+from fitlake.local.run_page import (
+    CANCELED,
+    EXCLUDED,
+    FAILED,
+    PAGE_FILE,
+    PENDING,
+    RUNNING,
+    SUCCESS,
+    SUCCESS_WITH_FAILURES,
+    TIMEDOUT,
+    UPSTREAM_FAILED,
+    PageRow,
+    RunPage,
+)
 from fitlake.local.task_values import TaskValues, TaskValueStore
 
-SUCCESS, FAILED, TIMEDOUT, CANCELED = "SUCCESS", "FAILED", "TIMEDOUT", "CANCELED"
-UPSTREAM_FAILED, EXCLUDED, SUCCESS_WITH_FAILURES = "UPSTREAM_FAILED", "EXCLUDED", "SUCCESS_WITH_FAILURES"
 SUCCEEDED = (SUCCESS, EXCLUDED)  # an excluded task is skipped and treated as successful (Databricks)
 _EXIT_VALUE_SHOWN = 40  # characters of an exit value in the summary table
 
@@ -45,7 +62,7 @@ _EXIT_VALUE_SHOWN = 40  # characters of an exit value in the summary table
 @dataclass
 class TaskResult:
     key: str
-    state: str = "PENDING"
+    state: str = PENDING
     attempts: int = 0
     seconds: float = 0.0
     exit_value: str | None = None
@@ -62,6 +79,7 @@ class JobResult:
     state: str
     tasks: list[TaskResult]
     seconds: float
+    page: Path  # the job's run page
 
     @property
     def succeeded(self) -> bool:
@@ -176,12 +194,32 @@ class JobRun:
         self._task_run_ids = itertools.count(self.facts.run_id + 1)
         self._deadline: float | None = None
         self._timed_out = False
+        self.folder = runtime.layout.runs / f"{run_stamp()}-job-{self.spec.name}"
+        self.page = RunPage.begin("job", self.spec.name, self.facts.parameters)
+        self._rows = {key: PageRow(key, state=PENDING) for key in self.spec.keys}
+        self.page.rows = list(self._rows.values())
 
     def run(self) -> JobResult:
-        started = time.monotonic()
+        started, state = time.monotonic(), FAILED
         if self.spec.timeout_seconds:
             self._deadline = started + self.spec.timeout_seconds
+        self.folder.mkdir(parents=True, exist_ok=False)
+        self._write_page()
         self._say(f"Job {self.spec.name} (run {self.facts.run_id}): {len(self.spec.tasks)} tasks")
+        try:
+            self._run_tasks()
+            state = TIMEDOUT if self._timed_out else job_state(self.spec, self.results)
+        except KeyboardInterrupt:
+            state = CANCELED
+            raise
+        finally:  # the page tells how the run ended, however it ended
+            seconds = time.monotonic() - started
+            self.page.finish(state, seconds)
+            page = self._write_page()
+        self._say(f"Job {self.spec.name}: {state} in {seconds:.1f} s")
+        return JobResult(self.spec.name, self.facts.run_id, state, list(self.results.values()), seconds, page)
+
+    def _run_tasks(self) -> None:
         for task in self.spec.tasks:
             self._timed_out = self._timed_out or (self._deadline is not None and time.monotonic() >= self._deadline)
             if self._timed_out:
@@ -192,10 +230,9 @@ class JobRun:
                 self._end(task, skipped, f"run_if {task.run_if} does not hold: {self._dependency_text(task)}")
             else:
                 self._run_task(task)
-        state = TIMEDOUT if self._timed_out else job_state(self.spec, self.results)
-        seconds = time.monotonic() - started
-        self._say(f"Job {self.spec.name}: {state} in {seconds:.1f} s")
-        return JobResult(self.spec.name, self.facts.run_id, state, list(self.results.values()), seconds)
+
+    def _write_page(self) -> Path:
+        return self.page.write(self.folder, self.runtime.redactor)
 
     def _dependency_states(self, task: TaskSpec) -> list[str]:
         """Each dependency's state as ``run_if`` sees it: an untaken branch of a condition task is excluded."""
@@ -216,6 +253,7 @@ class JobRun:
             attempt_started = time.monotonic()
             result.attempts += 1
             self._say(f"{task.key}: RUNNING {self._what(task)}" + self._attempt_text(task, result))
+            self._show_running(task, result)
             self._attempt(task, result)
             result.seconds = time.monotonic() - started
             if not self._retries_left(task, result):
@@ -253,6 +291,7 @@ class JobRun:
             arguments,
             timeout_seconds=self._timeout(task),
             task_values=TaskValues.for_task(self.values, task.key),
+            record_folder=self.folder / self._task_folder(task, result),
         )
         result.state, result.exit_value = SUCCESS, run.exit_value
 
@@ -288,10 +327,35 @@ class JobRun:
     def _end(self, task: TaskSpec, state: str, message: str) -> None:
         result = self.results[task.key]
         result.state, result.message = state, message
+        self._show(task, result)
         took = f" in {result.seconds:.1f} s" if result.attempts else ""
         tries = f" after {result.attempts} attempts" if result.attempts > 1 else ""
         detail = f" ({message})" if message and (state != SUCCESS or result.outcome) else ""
         self._say(f"{task.key}: {state}{took}{tries}{detail}")
+
+    @staticmethod
+    def _task_folder(task: TaskSpec, result: TaskResult) -> str:
+        """A notebook task's run record, in the job's folder: one per attempt."""
+        return task.key if result.attempts == 1 else f"{task.key}-attempt{result.attempts}"
+
+    def _show_running(self, task: TaskSpec, result: TaskResult) -> None:
+        """The task's row as an attempt starts; it links the attempt's own page (earlier ones sit beside it)."""
+        row = self._rows[task.key]
+        row.state, row.note = RUNNING, f"attempt {result.attempts}" if result.attempts > 1 else ""
+        if isinstance(task.work, NotebookWork):
+            row.href = f"{self._task_folder(task, result)}/{PAGE_FILE}"
+        self._write_page()
+
+    def _show(self, task: TaskSpec, result: TaskResult) -> None:
+        """The task's row as it ended: as the summary table shows it, plus attempts."""
+        row = self._rows[task.key]
+        row.state, row.seconds = result.state, result.seconds if result.attempts else None
+        row.exit_value = result.exit_value if result.state == SUCCESS and result.outcome is None else None
+        notes = [f"{result.attempts} attempts"] if result.attempts > 1 else []
+        notes += [f"outcome {result.outcome}: {result.message}"] if result.outcome else []
+        notes += [result.message] if result.message and not result.outcome and result.state != SUCCESS else []
+        row.note = "; ".join(notes)
+        self._write_page()
 
     def _what(self, task: TaskSpec) -> str:
         if isinstance(task.work, NotebookWork):

@@ -22,6 +22,7 @@ from fitlake.errors import NotebookCellError
 from fitlake.expectations import check, load_manifest
 from fitlake.local.executor import NotebookRuntime
 from fitlake.local.layout import LocalLayout, repo_root
+from fitlake.local.run_page import RunPage
 from fitlake.pipeline import FLOWS
 from fitlake.producer import produce
 from fitlake.sample.generator import shipped_sets_dir
@@ -49,6 +50,10 @@ def test_demo_runs_the_integration_test_job_then_a_rerun_changes_nothing(tmp_pat
     assert "All 35 expectations hold after set 2." in demo.stdout
     assert len([line for line in demo.stdout.splitlines() if line.startswith("Run record: ")]) == len(keys)
     assert "=== gold.gym_summary ===" in demo.stdout
+    page = Path(demo.stdout.rstrip().splitlines()[-1].removeprefix("Job run page: "))  # the demo's last line
+    job_page = RunPage.read(page.parent)
+    assert (job_page.state, [row.name for row in job_page.rows]) == ("SUCCESS", keys)
+    assert all(RunPage.read(page.parent / row.href.split("/")[0]).state == "SUCCESS" for row in job_page.rows)
 
     rerun = fitlake("run", "--data-root", str(tmp_path), "--age-as-of", AS_OF)
     assert rerun.returncode == 0, rerun.stderr[-3000:]

@@ -15,6 +15,7 @@ from fitlake.config import ENVIRONMENT_WIDGET, ENVIRONMENTS
 from fitlake.errors import ConfigError, FitlakeError, NotebookCellError, NotebookTimeoutError
 from fitlake.local.executor import NotebookRuntime, resolve_notebook
 from fitlake.local.layout import repo_root
+from fitlake.local.run_page import RunPage
 from fitlake.local.source import parse_notebook_file
 
 
@@ -302,7 +303,7 @@ def test_run_record_holds_parent_and_child_with_outputs_as_ipynb_and_html(runtim
     )
     result = runtime.run(nb)
     names = sorted(p.name for p in result.record_folder.iterdir())
-    assert names == ["01-child.html", "01-child.ipynb", "parent.html", "parent.ipynb"]
+    assert names == ["01-child.html", "01-child.ipynb", "index.html", "parent.html", "parent.ipynb", "run.json"]
     assert result.record_folder.parent == runtime.layout.runs
     parent = recorded(result, "parent")
     assert parent.metadata.fitlake.status == "SUCCESS"
@@ -322,6 +323,44 @@ def test_run_record_is_written_for_a_failed_run(runtime, tmp_path):
     error = nb_json.cells[1].outputs[-1]
     assert error.output_type == "error" and error.ename == "RuntimeError"
     assert (record / "broken.html").is_file()
+
+
+def test_the_run_page_has_the_notebook_then_each_child_with_state_exit_value_and_link(runtime, tmp_path, capsys):
+    write_notebook(
+        tmp_path / "child.py", "dbutils.widgets.text('n', '')", "dbutils.notebook.exit('got ' + getArgument('n'))"
+    )
+    write_notebook(tmp_path / "bad.py", "raise ValueError('child boom')")
+    nb = write_notebook(
+        tmp_path / "parent.py",
+        "dbutils.widgets.text('mode', '')\nfirst = dbutils.notebook.run('./child', 60, {'n': '1'})",
+        "try:\n    dbutils.notebook.run('./bad', 60)\nexcept Exception:\n    pass",
+        "dbutils.notebook.exit(first)",
+    )
+    result = runtime.run(nb, {"mode": "batch"})
+    page = RunPage.read(result.record_folder)
+    assert (page.kind, page.name, page.state, page.parameters) == ("notebook", "parent", "SUCCESS", {"mode": "batch"})
+    assert page.seconds is not None and page.up is None
+    rows = [(row.name, row.state, row.exit_value, row.href) for row in page.rows]
+    assert rows == [
+        ("parent", "SUCCESS", "got 1", "parent.html"),
+        ("01-child", "SUCCESS", "got 1", "01-child.html"),
+        ("02-bad", "FAILED", None, "02-bad.html"),
+    ]
+    assert all((result.record_folder / row.href).is_file() for row in page.rows)
+    assert f"Run page: {result.record_folder / 'index.html'}" in capsys.readouterr().out
+
+
+def test_a_failed_or_timed_out_run_says_so_on_its_page(runtime, tmp_path):
+    broken = write_notebook(tmp_path / "broken.py", "raise RuntimeError('boom')")
+    with pytest.raises(NotebookCellError):
+        runtime.run(broken)
+    page = RunPage.read(sorted(runtime.layout.runs.glob("*-broken"))[-1])
+    assert (page.state, [row.state for row in page.rows]) == ("FAILED", ["FAILED"])
+    slow = write_notebook(tmp_path / "slow.py", "import time\nwhile True:\n    time.sleep(0.05)")
+    with pytest.raises(NotebookTimeoutError):
+        runtime.run(slow, timeout_seconds=1)
+    page = RunPage.read(sorted(runtime.layout.runs.glob("*-slow"))[-1])
+    assert (page.state, [row.state for row in page.rows]) == ("TIMEDOUT", ["TIMEDOUT"])
 
 
 def test_a_missing_notebook_is_a_clear_error(runtime, tmp_path):
@@ -360,8 +399,10 @@ def test_the_run_record_redacts_a_childs_arguments_and_exit_values(runtime, tmp_
         "value = dbutils.notebook.run('./child', 60, {'pw': password})\nassert value == password",
         "dbutils.notebook.exit(value)",
     )
-    result = runtime.run(nb)
+    result = runtime.run(nb, {"pw": SECRET})  # a parameter that is a secret too: redacted once the run read it
     assert SECRET not in every_record_file(result)
+    page = RunPage.read(result.record_folder)
+    assert page.parameters == {"pw": "[REDACTED]"} and [row.exit_value for row in page.rows] == ["[REDACTED]"] * 2
     child = recorded(result, "01-child").metadata.fitlake
     assert (child.arguments, child.exit_value) == ({"pw": "[REDACTED]"}, "[REDACTED]")
     assert recorded(result, "parent").metadata.fitlake.exit_value == "[REDACTED]"

@@ -22,6 +22,7 @@ from fitlake.local.executor import NotebookRuntime
 from fitlake.local.job_spec import RUN_IF, job_file, load_job
 from fitlake.local.jobs import EXCLUDED, FAILED, SUCCESS, UPSTREAM_FAILED, JobRun, decide, plan_job
 from fitlake.local.layout import repo_root
+from fitlake.local.run_page import PAGE_FILE, RunPage
 
 DEV = load_deployment("dev")
 
@@ -430,6 +431,63 @@ def test_the_jobs_timeout_stops_the_run_and_cancels_what_has_not_started(runtime
     assert result.state == "TIMEDOUT"
     assert (by_key["slow"].state, by_key["slow"].attempts) == ("TIMEDOUT", 1)  # no retry past the job's timeout
     assert by_key["after"].state == "CANCELED"
+
+
+# --- the run page ---------------------------------------------------------------------------------------------
+
+
+def test_the_jobs_page_has_a_row_per_task_linking_each_tasks_own_page(runtime, tmp_path):
+    nb(tmp_path, "ok", "dbutils.widgets.text('who', '')", "dbutils.notebook.exit('hi ' + dbutils.widgets.get('who'))")
+    nb(tmp_path, "bad", "raise ValueError('boom')")
+    tasks = [
+        notebook_task("greet", "ok", base_parameters={"who": "{{job.parameters.who}}"}),
+        condition("check", "EQUAL_TO", "{{tasks.greet.result_state}}", "success", "greet"),
+        notebook_task("fail", "bad", ("check", "true")),
+        notebook_task("skipped", "ok", "fail"),
+    ]
+    result, _, _ = run(runtime, tmp_path, tasks, parameters=[{"name": "who", "default": "ann"}])
+    folder = result.page.parent
+    assert result.page.name == PAGE_FILE and folder.parent == runtime.layout.runs and folder.name.endswith("-test-job")
+    page = RunPage.read(folder)
+    assert (page.kind, page.name, page.state, page.parameters) == ("job", "test-job", FAILED, {"who": "ann"})
+    rows = {row.name: row for row in page.rows}
+    assert [row.name for row in page.rows] == ["greet", "check", "fail", "skipped"]
+    assert [row.state for row in page.rows] == [SUCCESS, SUCCESS, FAILED, UPSTREAM_FAILED]
+    assert rows["greet"].exit_value == "hi ann" and rows["check"].note.startswith("outcome true")
+    assert "cell 1 failed" in rows["fail"].note and rows["skipped"].href is None
+    assert rows["check"].href is None  # a condition task executes no notebook
+    for key in ("greet", "fail"):
+        task_page = RunPage.read(folder / key)
+        assert (folder / rows[key].href) == folder / key / PAGE_FILE and (folder / rows[key].href).is_file()
+        assert task_page.state == rows[key].state and (folder / key / task_page.up).resolve() == result.page
+    assert "raise ValueError('boom')" in (folder / "fail" / "bad.html").read_text()
+
+
+def test_a_retried_tasks_row_links_its_last_attempt_and_a_timeout_shows(runtime, tmp_path):
+    flaky(tmp_path, tmp_path / "count", failures=1)
+    nb(tmp_path, "slow", LOOPS_ON_FIRST_RUN.format(counter=str(tmp_path / "slow-count"), forever=True))
+    tasks = [notebook_task("flaky", "flaky", max_retries=1), notebook_task("slow", "slow", timeout_seconds=1)]
+    result, _, _ = run(runtime, tmp_path, tasks)
+    page = RunPage.read(result.page.parent)
+    flaky_row, slow_row = page.rows
+    assert (flaky_row.state, flaky_row.href, flaky_row.note) == (SUCCESS, f"flaky-attempt2/{PAGE_FILE}", "2 attempts")
+    assert RunPage.read(result.page.parent / "flaky").state == FAILED  # the first attempt's record stays
+    assert (slow_row.state, RunPage.read(result.page.parent / "slow").state) == ("TIMEDOUT", "TIMEDOUT")
+    assert page.state == FAILED
+
+
+def test_the_jobs_page_redacts_a_secret_parameter_once_a_task_read_it(spark, layout, tmp_path):
+    secret = "job-s3cr3t"
+    runtime = NotebookRuntime(spark, layout, environ={"FITLAKE_SECRET__APP__TOKEN": secret}, echo=False)
+    nb(tmp_path, "reads", "token = dbutils.secrets.get('app', 'token')", "dbutils.notebook.exit(f'used {token}')")
+    result, _, _ = run(
+        runtime, tmp_path, [notebook_task("reads", "reads")], parameters=[{"name": "token", "default": secret}]
+    )
+    folder = result.page.parent
+    written = [path.read_text(encoding="utf-8") for path in folder.rglob("*") if path.is_file()]
+    assert written and not [text for text in written if secret in text]
+    assert RunPage.read(folder).parameters == {"token": "[REDACTED]"}
+    assert RunPage.read(folder).rows[0].exit_value == "used [REDACTED]"
 
 
 # --- condition tasks ------------------------------------------------------------------------------------------
