@@ -22,9 +22,10 @@ demo: setup
 	$(BIN)/fitlake demo
 
 ## What some tests need besides Python and Java, as command:Debian-package pairs: mvn for the mvn-path tests,
-## unshare and ip for the offline-session test (which also needs root, for `unshare -n`). Installed from Debian's
-## packages where missing, when apt-get can (as root); otherwise those tests skip, and .ci/run fails on a skip.
-TEST_TOOLS ?= mvn:maven unshare:util-linux ip:iproute2
+## unshare and ip for the offline-session test (which also needs root, for `unshare -n`), chromium for the test that
+## renders a run page in a real browser. Installed from Debian's packages where missing, when apt-get can (as root);
+## otherwise those tests skip, and .ci/run fails on a skip.
+TEST_TOOLS ?= mvn:maven unshare:util-linux ip:iproute2 chromium:chromium
 test-tools:
 	@missing=""; \
 	for pair in $(TEST_TOOLS); do command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \

@@ -1,12 +1,16 @@
-"""The run page (index.html + run.json per run folder) and ``fitlake runs``."""
+"""The run page (index.html + run.json per run folder), ``fitlake runs``, and the page in a real browser."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+
+import pytest
+from waiting import HANG_GUARD_SECONDS
 
 from fitlake import cli
 from fitlake.local.run_page import (
@@ -211,3 +215,35 @@ def test_fitlake_runs_lists_state_and_page_newest_first(tmp_path, capsys):
     assert cells[1:] == [ABANDONED, "", "notebook newer", str(newest / PAGE_FILE)]
     assert cli.main(["runs", "--data-root", str(tmp_path)]) == 0
     assert "No runs under" in capsys.readouterr().out  # dev has none
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("no chromium: `make test-tools` installs Debian's chromium")
+    return found
+
+
+def test_the_page_renders_in_a_real_headless_chromium(tmp_path):
+    browser = chromium()
+    job_page().write(tmp_path, Redactor())
+    dumped = subprocess.run(
+        # Chromium will not run as root with its sandbox (make test-tools installs as root); the page is our own.
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
+        + ["--dump-dom", (tmp_path / PAGE_FILE).as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_SECONDS,
+        check=True,
+    ).stdout
+    # The browser's DOM, serialised: attributes come back double-quoted, the page wrote them single-quoted.
+    parsed = Parsed(dumped)
+    assert dumped.count('<tr class="row">') == 4
+    assert [row[:2] for row in parsed.rows if row and row[0] in ("produce", "driver", "check", "after")] == [
+        ["produce", "SUCCESS"],
+        ["driver", "SUCCESS"],
+        ["check", "FAILED"],
+        ["after", "UPSTREAM_FAILED"],
+    ]
+    assert parsed.row("silver.users") == ["silver.users", "3", "2", "1", "0", "skipped: nothing new"]
+    assert '<span id="run-state"><span class="state bad">FAILED</span></span>' in dumped
