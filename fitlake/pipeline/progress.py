@@ -1,6 +1,6 @@
 """What a pipeline run shows while it works and when it is done.
 
-While it works: a line per stage as it starts, a line per micro-batch as it ends (flow, batch, rows in, rows
+While it works: a line per stage as it starts, a line per micro-batch as it ends (flow, batch, rows read, rows
 written, seconds) and, in continuous mode, a heartbeat per trigger interval with each flow's lag. When done:
 the summary as one aligned table. Lines are printed: locally the notebook runtime shows them on the console;
 on Databricks the micro-batch lines (printed from Spark's listener thread) go to the driver log and the rest
@@ -58,10 +58,14 @@ def stage_line(stage: int, due: list[str], skipped: list[str]) -> str:
     return line
 
 
-def batch_line(flow: str, batch_id: int, rows_in: int, written: int | None, seconds: float, width: int = 0) -> str:
-    """One micro-batch: ``silver.users  batch 0  12 rows in  12 written  1.3 s`` (``?`` written: not known)."""
+def batch_line(flow: str, batch_id: int, rows_read: int, written: int | None, seconds: float, width: int = 0) -> str:
+    """One micro-batch: ``silver.users  batch 0  12 rows read  12 written  1.3 s`` (``?`` written: not known).
+
+    Rows read are Spark's count (``numInputRows``): a flow whose handler reads its micro-batch twice (a MERGE's
+    key bounds, then the MERGE) is counted twice, so it can exceed the rows the batch held.
+    """
     shown = "?" if written is None else f"{written:,}"
-    return f"  {flow:<{width}}  batch {batch_id:>3}  {rows_in:>9,} rows in  {shown:>9} written  {seconds:6.1f} s"
+    return f"  {flow:<{width}}  batch {batch_id:>3}  {rows_read:>9,} rows read  {shown:>9} written  {seconds:6.1f} s"
 
 
 def source_lag(end_offset: str | None, latest_offset: str | None) -> int | None:

@@ -67,9 +67,9 @@ def test_the_summary_table_reads_the_json_the_driver_exits_with():
     assert summary_table(json.loads(json.dumps(_summary()))) == summary_table(_summary())
 
 
-def test_a_batch_line_names_flow_batch_rows_in_rows_written_and_seconds():
+def test_a_batch_line_names_flow_batch_rows_read_rows_written_and_seconds():
     line = batch_line("silver.users", 3, 1200, 1180, 2.345, width=20)
-    assert line.split() == ["silver.users", "batch", "3", "1,200", "rows", "in", "1,180", "written", "2.3", "s"]
+    assert line.split() == ["silver.users", "batch", "3", "1,200", "rows", "read", "1,180", "written", "2.3", "s"]
     assert line.index("batch") == len("  ") + 20 + len("  ")  # flow names padded to one width: columns line up
     assert batch_line("gold.workout_bpm_summary", 0, 5, None, 0.1).split()[6] == "?"  # not known without a job
 
