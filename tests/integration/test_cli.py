@@ -34,6 +34,11 @@ def exit_value(stdout: str) -> str:
     return next(line for line in stdout.splitlines() if line.startswith("Exit value: "))[len("Exit value: ") :]
 
 
+def run_summary(stdout: str) -> Path:
+    """The summary.json of a ``fitlake run``, whose path it prints (the JSON itself stays off the console)."""
+    return Path(next(line for line in stdout.splitlines() if line.startswith("Summary (JSON): "))[16:])
+
+
 def test_demo_notebook_runs_and_rerunning_changes_nothing(tmp_path):
     first = fitlake("notebook", str(DEMO), "--data-root", str(tmp_path))
     assert first.returncode == 0, first.stderr[-3000:]
@@ -112,7 +117,7 @@ def test_produce_lands_a_set_then_run_shows_progress_and_one_summary_table(tmp_p
     ]
     assert len(headers) == 1  # the summary table, once
     assert '"mode"' not in console  # the JSON summary is in a file, not on the console
-    summary_file = Path(next(line for line in lines if line.startswith("Summary (JSON): "))[len("Summary (JSON): ") :])
+    summary_file = run_summary(run.stdout)
     summary = json.loads(summary_file.read_text())
     assert summary["mode"] == "batch" and summary["skipped"] == []
     assert summary_file.parent == Path(next(line for line in lines if line.startswith("Run record: "))[12:])

@@ -12,6 +12,7 @@ from fitlake.pipeline import RunSummary
 from fitlake.pipeline.progress import (
     LAG_MEANS,
     SUMMARY_COLUMNS,
+    Heartbeat,
     batch_line,
     heartbeat_line,
     rows_written,
@@ -110,6 +111,16 @@ def test_the_heartbeat_names_flows_behind_counts_the_rest_and_says_what_lag_mean
         f"no progress yet: gold.workout_bpm_summary ({LAG_MEANS})"
     )
     assert "no flow behind | 2 caught up" in heartbeat_line(60, {"a": 0, "b": 0})
+
+
+def test_the_heartbeat_prints_at_most_once_per_trigger_interval():
+    printed: list[str] = []
+    Heartbeat(3600, lambda: {"silver.users": 2}, printed.append).tick()
+    assert printed == []  # an hour has not passed
+    every_tick = Heartbeat(0, lambda: {"silver.users": 2}, printed.append)
+    every_tick.tick()
+    every_tick.tick()
+    assert [line.split(" | ")[1] for line in printed] == ["behind: silver.users 2"] * 2
 
 
 def test_rows_written_reads_merge_and_append_commit_metrics():
