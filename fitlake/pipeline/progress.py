@@ -182,8 +182,9 @@ class RunProgress(StreamingQueryListener):
 
     def settle(self, query: StreamingQuery) -> None:
         """Wait until the ended ``query``'s last batch line is printed, so lines keep the order of events."""
+        query_id = query.id  # asked once: a call into the JVM
         with self._changed:
-            self._changed.wait_for(lambda: query.id in self._ended, timeout=SETTLE_SECONDS)
+            self._changed.wait_for(lambda: query_id in self._ended, timeout=SETTLE_SECONDS)
 
     def _written(self, flow: str) -> int | None:
         """Rows the flow's table got in the commits since the last look; None where that needs a Spark job."""
