@@ -22,6 +22,7 @@ from py4j.protocol import Py4JError
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 from pyspark.sql.streaming.listener import (
+    QueryIdleEvent,
     QueryProgressEvent,
     QueryStartedEvent,
     QueryTerminatedEvent,
@@ -107,7 +108,7 @@ def heartbeat_line(elapsed: float, lags: dict[str, int | None]) -> str:
     parts = [f"heartbeat {elapsed:,.0f} s", f"behind: {', '.join(behind)}" if behind else "no flow behind"]
     parts.append(f"{caught_up} caught up")
     if unknown:
-        parts.append(f"no progress yet: {', '.join(unknown)}")
+        parts.append(f"{len(unknown)} not reporting yet")
     return " | ".join(parts) + f" ({LAG_MEANS})"
 
 
@@ -154,10 +155,11 @@ class RunProgress(StreamingQueryListener):
         self._width = max((len(flow) for flow in tables), default=0)
         self._lags: dict[str, int | None] = dict.fromkeys(tables)
         self._ended: set[str] = set()
+        self._flows: dict[str, str] = {}  # query id -> flow: an idle event names no query
         self._changed = threading.Condition()
 
     def onQueryStarted(self, event: QueryStartedEvent) -> None:  # noqa: N802 - Spark's listener API
-        pass  # the stage line has said which flows start
+        self._flows[str(event.id)] = event.name
 
     def onQueryProgress(self, event: QueryProgressEvent) -> None:  # noqa: N802 - Spark's listener API
         progress = event.progress
@@ -170,6 +172,12 @@ class RunProgress(StreamingQueryListener):
         )
         lags = [source_lag(source.endOffset, source.latestOffset) for source in progress.sources]
         self._lags[flow] = None if None in lags else sum(lags)
+
+    def onQueryIdle(self, event: QueryIdleEvent) -> None:  # noqa: N802 - Spark's listener API
+        """A continuous query found nothing new at its trigger (Spark says so at most every 10 s): no lag."""
+        flow = self._flows.get(str(event.id))
+        if flow in self._lags:
+            self._lags[flow] = 0
 
     def onQueryTerminated(self, event: QueryTerminatedEvent) -> None:  # noqa: N802 - Spark's listener API
         with self._changed:
