@@ -19,6 +19,8 @@ from pathlib import Path
 from fitlake.errors import FitlakeError, NotebookCellError
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, ENVIRONMENTS, LocalLayout, repo_root, resolve_data_root
 
+RUN_SUMMARY_FILE = "summary.json"  # in the run record folder of `fitlake run`: the driver's exit value
+
 
 def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
     params = {}
@@ -38,6 +40,17 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_runtime(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that runs notebooks: ``_add_common``'s and ``-v``."""
+    _add_common(parser)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show also what is otherwise only in the run record (HTML outputs such as the DDL, exit values)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fitlake", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -45,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     notebook = commands.add_parser("notebook", help="run a Databricks source notebook locally")
     notebook.add_argument("path", help="the notebook file (.py or .sql, Databricks source format)")
     _add_params(notebook, "a widget value; repeatable (the environment widget is --env's unless given here)")
-    _add_common(notebook)
+    _add_runtime(notebook)
 
     run = commands.add_parser("run", help="run the driver notebook (setup, bronze, silver, gold)")
     run.add_argument("--mode", default="batch", choices=("batch", "continuous"))
@@ -56,16 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--age-as-of", default="", help="date for age bins (yyyy-MM-dd; default: config)")
     run.add_argument("--bronze-source", default="", choices=("", "files", "kafka"), help="default: config")
     run.add_argument("--kafka-bootstrap-servers", default="", help="Kafka mode: default the local broker")
-    _add_common(run)
+    _add_runtime(run)
 
     produce = commands.add_parser("produce", help="land a sample set (1 or 2) in the landing zone")
     produce.add_argument("--set", required=True, choices=("1", "2"))
     produce.add_argument("--set-dir", default="", help="folder of generated sets (default: the shipped ones)")
     produce.add_argument("--landing", default="")
-    _add_common(produce)
+    _add_runtime(produce)
 
     demo = commands.add_parser("demo", help="the end-to-end demo: the integration-test job, then the gold tables")
-    _add_common(demo)
+    _add_runtime(demo)
 
     sql = commands.add_parser("sql", help="query an environment's tables and views")
     sql.add_argument("query")
@@ -85,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     kafka.add_argument("--set", choices=("1", "2"), help="produce: the sample set to publish")
     kafka.add_argument("--set-dir", default="", help="produce: folder of generated sets (default: the shipped ones)")
     kafka.add_argument("--bootstrap-servers", default="", help="produce: another cluster than the local broker")
-    _add_common(kafka)
+    _add_runtime(kafka)
 
     runs = commands.add_parser("runs", help="list recent runs, newest first, with their state and run page")
     runs.add_argument("-n", "--limit", type=int, default=20, help="how many runs (default 20)")
@@ -111,7 +124,7 @@ def _add_job(commands: argparse._SubParsersAction) -> None:
     job.add_argument("action", choices=("run",))
     job.add_argument("job", help="a job name from pipelines/jobs/ (fitlake-dev-integration-test) or a JSON file")
     _add_params(job, "a job parameter's value (it overrides the default); repeatable")
-    _add_common(job)
+    _add_runtime(job)
 
 
 def _add_deploy(commands: argparse._SubParsersAction) -> None:
@@ -131,7 +144,7 @@ def _add_extract(commands: argparse._SubParsersAction) -> None:
     extract.add_argument("--jdbc-url", default="", help="source database (default: config; locally the SQLite file)")
     extract.add_argument("--jdbc-driver", default="", help="JDBC driver class (default: config)")
     extract.add_argument("--sources", default="", help="comma-separated: registered_users,gym_logins (default: all)")
-    _add_common(extract)
+    _add_runtime(extract)
 
     db = commands.add_parser("db", help="the local source database (SQLite): load a sample set into it")
     db.add_argument("action", choices=("load",))
@@ -170,7 +183,9 @@ def _runtime(args: argparse.Namespace, params: dict[str, str] | None = None):  #
 
     layout = LocalLayout(resolve_data_root(args.data_root), args.env)
     roots, read_only = _fs_roots(params or {})
-    return NotebookRuntime(local_spark(layout), layout, fs_roots=roots, fs_read_only_roots=read_only)
+    return NotebookRuntime(
+        local_spark(layout), layout, verbose=args.verbose, fs_roots=roots, fs_read_only_roots=read_only
+    )
 
 
 def _fs_roots(params: dict[str, str]) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
@@ -217,7 +232,10 @@ def _run(args: argparse.Namespace) -> int:
         "kafka_bootstrap_servers": args.kafka_bootstrap_servers,
     }
     result = _runtime(args, params).run(_notebook("05_driver.py"), params)
-    print(f"Exit value: {result.exit_value}")
+    # The driver has printed the summary as a table; its exit value (JSON) is kept for tools, not the console.
+    summary = result.record_folder / RUN_SUMMARY_FILE
+    summary.write_text(json.dumps(json.loads(result.exit_value or "null"), indent=2) + "\n", encoding="utf-8")
+    print(f"Summary (JSON): {summary}")
     return 0
 
 

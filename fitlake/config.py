@@ -74,7 +74,8 @@ _BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
     "pipeline": {"max_workout_hours": MAX_WORKOUT_HOURS_BOUNDS},
     "kafka": KAFKA_BOUNDS,
 }
-_INTERVAL = re.compile(r"\d+(\.\d+)?\s+(second|seconds|minute|minutes|hour|hours)")
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+_INTERVAL = re.compile(r"\d+(\.\d+)?\s+(" + "|".join(_UNIT_SECONDS) + r")s?")
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,12 @@ class PipelineConfig:
 
     def checkpoint(self, name: str) -> str:
         return f"{self.checkpoints.rstrip('/')}/{name}"
+
+    @property
+    def processing_seconds(self) -> float:
+        """``processing_time`` in seconds (validated on load to look like ``30 seconds`` or ``1 minute``)."""
+        number, unit = self.processing_time.split()
+        return float(number) * _UNIT_SECONDS[unit.removesuffix("s")]
 
 
 def load_config(

@@ -390,9 +390,16 @@ def commit_metrics_since(spark: SparkSession, table: str, version: int) -> list[
     Only those commits are read (from their log files where the JVM is at hand): reading the whole history
     would make every run's summary cost more as the table's history grows.
     """
+    metrics = logged_commit_metrics(spark, table, version)
+    return _history_metrics_since(spark, table, version) if metrics is None else metrics
+
+
+def logged_commit_metrics(spark: SparkSession, table: str, version: int) -> list[dict[str, str]] | None:
+    """``commit_metrics_since`` read from the Delta log's files, which costs no Spark job; None where the log
+    cannot be read that way (no JVM gateway, Databricks), so a caller that must not start a job can do without."""
     log = _delta_log(spark, table)
     if log is None:
-        return _history_metrics_since(spark, table, version)
+        return None
     newest, root = log.unsafeVolatileSnapshot().version(), log.logPath().toString()
     metrics = []
     for commit in range(newest, version, -1):

@@ -195,18 +195,31 @@ def _stamped_ddl(config: PipelineConfig) -> tuple[list[str], str]:
     return [*plain[:-1], gym_summary_ddl(config, digest)], digest
 
 
+def setup_objects() -> list[str]:
+    """What the setup's statements create, in their order: each schema, each table, the view (``schema.name``)."""
+    return [*SCHEMAS, *(f"{table.schema}.{table.name}" for table in TABLES), f"{GOLD}.{GYM_SUMMARY}"]
+
+
 @dataclass(frozen=True)
 class SetupResult:
-    """The statements of the setup, and whether they ran (False: everything was present and current)."""
+    """The statements of the setup, whether they ran (False: everything was present and current), and the
+    objects that did not exist before them."""
 
     statements: list[str]
     applied: bool
+    created: tuple[str, ...] = ()
 
     def describe(self, catalog: str) -> str:
-        tables = sum(1 for s in self.statements if s.startswith("CREATE TABLE"))
+        """One line: how many objects were present and how many created, and whether anything ran."""
+        total, created = len(self.statements), len(self.created)
+        line = f"{total - created} of {total} schemas, tables and views present, {created} created"
+        if 0 < created < total:  # the names are news only when some were there already
+            line += f" ({', '.join(self.created)})"
         if not self.applied:
-            return f"{tables} tables and the {GYM_SUMMARY} view present and current in catalog {catalog}: nothing run"
-        return f"{len(self.statements)} statements applied in catalog {catalog} ({tables} tables)"
+            return f"{line}; definitions current: nothing run (catalog {catalog})"
+        if not self.created:
+            return f"{line}; a definition changed: {total} statements run, existing tables kept (catalog {catalog})"
+        return f"{line} (catalog {catalog})"
 
     def statements_html(self) -> str:
         """The statements as a preformatted block, for the run record (the console stays one line)."""
@@ -221,19 +234,21 @@ def create_all(spark: SparkSession, config: PipelineConfig) -> SetupResult:
     definition changes the fingerprint, and a dropped table fails the existence check, so both re-run it.
     """
     statements, digest = _stamped_ddl(config)
-    if _is_current(spark, config, digest):
+    present = _present(spark, config)
+    missing = tuple(name for name in setup_objects() if name not in present)
+    current = not missing and table_property(spark, config.table(GOLD, GYM_SUMMARY), FINGERPRINT_PROPERTY) == digest
+    if current:
         return SetupResult(statements, applied=False)
     for statement in statements:
         spark.sql(statement)
-    return SetupResult(statements, applied=True)
+    return SetupResult(statements, applied=True, created=missing)
 
 
-def _is_current(spark: SparkSession, config: PipelineConfig, expected: str) -> bool:
+def _present(spark: SparkSession, config: PipelineConfig) -> set[str]:
+    """The schemas and their tables and views that exist in the catalog (named as ``setup_objects`` names them)."""
+    found = set()
     for schema in SCHEMAS:
-        if not spark.catalog.databaseExists(f"{config.catalog}.{schema}"):
-            return False
-        present = {row.tableName for row in spark.sql(f"SHOW TABLES IN {config.catalog}.{schema}").collect()}
-        wanted = {t.name for t in TABLES if t.schema == schema} | ({GYM_SUMMARY} if schema == GOLD else set())
-        if not wanted <= present:
-            return False
-    return table_property(spark, config.table(GOLD, GYM_SUMMARY), FINGERPRINT_PROPERTY) == expected
+        if spark.catalog.databaseExists(f"{config.catalog}.{schema}"):
+            rows = spark.sql(f"SHOW TABLES IN {config.catalog}.{schema}").collect()
+            found |= {schema, *(f"{schema}.{row.tableName}" for row in rows)}
+    return found

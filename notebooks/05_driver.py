@@ -8,8 +8,9 @@
 # MAGIC - **continuous**: every stream runs on the `processing_time` trigger until `run_timeout_seconds` passes
 # MAGIC   (0 = until interrupted), then all stop cleanly; a restart resumes from the checkpoints.
 # MAGIC
-# MAGIC Exits with a JSON summary: rows written (inserted/updated/deleted) per table, rows quarantined per
-# MAGIC source, durations.
+# MAGIC While it runs it prints a line per stage and per micro-batch (continuous: a heartbeat with each flow's
+# MAGIC lag); at the end a table of rows inserted/updated/deleted/quarantined and seconds per table. Exits with
+# MAGIC the same summary as JSON (rows written per table, rows quarantined per source, durations).
 
 # COMMAND ----------
 
@@ -34,9 +35,12 @@ from fitlake import pipeline
 
 for folder in pipeline.landing_folders(config):
     dbutils.fs.mkdirs(folder)  # streams need their folders to exist, even before the first file lands
-setup_arguments = {"environment": config.environment, "landing": dbutils.widgets.get("landing")}
-dbutils.notebook.run("../setup/01_schemas_and_tables", 0, {"environment": config.environment})
-print("date_lookup:", dbutils.notebook.run("../setup/02_history_loader", 0, setup_arguments))
+setup = {
+    "../setup/01_schemas_and_tables": {"environment": config.environment},
+    "../setup/02_history_loader": {"environment": config.environment, "landing": dbutils.widgets.get("landing")},
+}
+for notebook, arguments in setup.items():
+    dbutils.notebook.run(notebook, 0, arguments)  # each prints its one-line status; its run keeps the details
 
 # COMMAND ----------
 
@@ -49,9 +53,8 @@ import json
 summary = pipeline.run(
     spark, config, mode=run_mode, layers=pipeline.parse_layers(layers), timeout_seconds=run_timeout_seconds
 )
-result = summary.as_dict()
-print(json.dumps(result, indent=2))
+print(summary.as_table())
 
 # COMMAND ----------
 
-dbutils.notebook.exit(json.dumps(result))
+dbutils.notebook.exit(json.dumps(summary.as_dict()))

@@ -33,7 +33,7 @@ from fitlake.errors import (
 from fitlake.local.dbutils import LocalDbutils, NotebookExit
 from fitlake.local.fs import LocalFs
 from fitlake.local.layout import LocalLayout
-from fitlake.local.outputs import OutputRouter, OutputSink, render_rows
+from fitlake.local.outputs import OutputRouter, OutputSink, html_as_text, render_rows
 from fitlake.local.record import RunRecord
 from fitlake.local.run_page import CANCELED, FAILED, SUCCESS, TIMEDOUT
 from fitlake.local.secrets import EnvSecrets, Redactor, redacted_error
@@ -67,11 +67,15 @@ class NotebookRuntime:
         *,
         environ: dict[str, str] | None = None,
         echo: bool = True,
+        verbose: bool = False,
         fs_roots: tuple[Path, ...] = (),
         fs_read_only_roots: tuple[Path, ...] = (),
     ):
-        """``fs_roots`` / ``fs_read_only_roots``: folders outside the data root that ``dbutils.fs`` may also
-        change / read (a landing zone or sample sets named by the caller); the shipped sets are always readable.
+        """``echo``: show cell outputs on the console as they happen (the run record keeps them either way).
+        ``verbose``: show there also what a notebook only shows rendered (``displayHTML``, such as the setup's
+        DDL) and every notebook's exit value. ``fs_roots`` / ``fs_read_only_roots``: folders outside the data root
+        that ``dbutils.fs`` may also change / read (a landing zone or sample sets named by the caller); the
+        shipped sets are always readable.
         """
         self.spark = spark
         self.layout = layout
@@ -85,6 +89,7 @@ class NotebookRuntime:
         )
         self.secrets = EnvSecrets(self.redactor, environ)
         self.echo = echo
+        self.verbose = verbose
         self.router = OutputRouter(self.redactor)
 
     def run(
@@ -285,7 +290,9 @@ class _NotebookRun:
                 try:
                     self._run_cell(cell, notebook, cell_sink)
                 except NotebookExit as exit_:
-                    cell_sink.write("stdout", f"Notebook exited: {exit_.value}\n")
+                    # Kept in the record, as Databricks shows it under the cell; on the console the caller
+                    # reports what the value means (a parent prints what it needs of a child's).
+                    cell_sink.write("stdout", f"Notebook exited: {exit_.value}\n", echo=self.runtime.verbose)
                     raise
                 except NotebookCellError:
                     raise
@@ -377,7 +384,8 @@ class _NotebookRun:
         sink = self.runtime.router.current
         if sink is None:
             raise FitlakeError("displayHTML() was called outside a running cell.")
-        sink.display({"text/html": html, "text/plain": "<HTML output: see the run record>"}, None)
+        console = html_as_text(html) if self.runtime.verbose else None
+        sink.display({"text/html": html, "text/plain": "<HTML output: see the run record>"}, console)
 
 
 def check_environment_widget(layout: LocalLayout, name: str, value: str) -> None:

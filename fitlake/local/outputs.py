@@ -10,6 +10,7 @@ before it is shown or kept.
 from __future__ import annotations
 
 import html
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -29,9 +30,10 @@ class OutputSink:
         self._console = console
         self.outputs: list[Any] = []
 
-    def write(self, name: str, text: str) -> None:
+    def write(self, name: str, text: str, echo: bool = True) -> None:
+        """Keep ``text`` in the cell's outputs; show it on the console too unless ``echo`` is False."""
         text = self._redact(text)
-        if self._console is not None:
+        if echo and self._console is not None:
             self._console.write(text)
             self._console.flush()
         last = self.outputs[-1] if self.outputs else None
@@ -124,6 +126,11 @@ class OutputRouter:
     @property
     def current(self) -> OutputSink | None:
         return getattr(self._local, "sink", None)
+
+
+def html_as_text(markup: str) -> str:
+    """The text of an HTML fragment, tags dropped and entities decoded (for a console that cannot render it)."""
+    return html.unescape(re.sub(r"<[^>]*>", "", markup))
 
 
 def render_rows(columns: list[str], rows: list[tuple], truncated: bool) -> tuple[str, str]:

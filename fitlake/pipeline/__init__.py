@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
 from fitlake.errors import ConfigError, FitlakeError
-from fitlake.pipeline import bronze, gold, seen, silver
+from fitlake.pipeline import bronze, gold, progress, seen, silver
 from fitlake.pipeline.flow import Flow
 from fitlake.pipeline.lock import run_lock
 from fitlake.streaming import BATCH, CONTINUOUS, Trigger, commit_metrics_since, latest_commit
@@ -60,6 +60,10 @@ class RunSummary:
             "skipped": self.skipped,
         }
 
+    def as_table(self) -> str:
+        """Rows inserted, updated, deleted and quarantined, and seconds, per table: an aligned text table."""
+        return progress.summary_table(self.as_dict())
+
 
 def parse_layers(text: str) -> list[str]:
     layers = [part.strip() for part in text.split(",") if part.strip()] or list(LAYERS)
@@ -99,10 +103,12 @@ def _run_locked(
     }
     summary = RunSummary(mode=mode, layers=layers, started=started.isoformat(timespec="seconds"))
     clock = time.monotonic()
-    if mode == BATCH:
-        _run_batch(spark, config, flows, summary, commits)
-    else:
-        summary.stopped_by = _run_continuous(spark, config, flows, timeout_seconds)
+    tables = {name: (_table_for(config, name), version) for name, version in versions.items()}
+    with progress.reporting(spark, tables) as reporter:
+        if mode == BATCH:
+            _run_batch(spark, config, flows, summary, commits, reporter)
+        else:
+            summary.stopped_by = _run_continuous(spark, config, flows, timeout_seconds, reporter)
     summary.seconds = time.monotonic() - clock
     summary.tables = {
         name: _written_since(spark, config, name, version) if name not in summary.skipped else _NOTHING_WRITTEN
@@ -132,7 +138,12 @@ class Commits:
 
 
 def _run_batch(
-    spark: SparkSession, config: PipelineConfig, flows: list[Flow], summary: RunSummary, commits: Commits
+    spark: SparkSession,
+    config: PipelineConfig,
+    flows: list[Flow],
+    summary: RunSummary,
+    commits: Commits,
+    reporter: progress.Reporter,
 ) -> None:
     trigger = Trigger(BATCH)
     for stage in sorted({flow.stage for flow in flows}):
@@ -144,10 +155,13 @@ def _run_batch(
                 summary.skipped.append(flow.name)
             else:
                 due.append((flow, inputs))
+        skipped = [flow.name for flow in flows if flow.stage == stage and flow.name in summary.skipped]
+        print(progress.stage_line(stage, [flow.name for flow, _ in due], skipped))
         queries = [(flow, inputs, flow.start(spark, config, trigger)) for flow, inputs in due]
         try:
             for flow, inputs, query in queries:
                 query.awaitTermination()
+                reporter.settle(query)
                 summary.flow_seconds[flow.name] = time.monotonic() - clock
                 seen.remember(spark, config, flow, inputs)
         finally:
@@ -156,9 +170,12 @@ def _run_batch(
                 commits.forget(_table_for(config, flow.name))
 
 
-def _run_continuous(spark: SparkSession, config: PipelineConfig, flows: list[Flow], timeout_seconds: float) -> str:
+def _run_continuous(
+    spark: SparkSession, config: PipelineConfig, flows: list[Flow], timeout_seconds: float, reporter: progress.Reporter
+) -> str:
     trigger = Trigger(CONTINUOUS, config.processing_time)
     queries = [flow.start(spark, config, trigger) for flow in flows]
+    heartbeat = progress.Heartbeat(config.processing_seconds, reporter.lags, print)
     deadline = time.monotonic() + timeout_seconds if timeout_seconds > 0 else None
     try:
         while True:
@@ -169,11 +186,14 @@ def _run_continuous(spark: SparkSession, config: PipelineConfig, flows: list[Flo
                 return "queries stopped"
             if deadline is not None and time.monotonic() >= deadline:
                 return "timeout"
+            heartbeat.tick()
             time.sleep(1)
     except KeyboardInterrupt:
         return "interrupt"
     finally:
         _stop(queries)
+        for query in queries:
+            reporter.settle(query)
 
 
 def _stop(queries) -> None:  # noqa: ANN001 - any iterable of queries
@@ -187,18 +207,12 @@ def _table_for(config: PipelineConfig, flow_name: str) -> str:
     return config.table(layer, name)
 
 
-_NOTHING_WRITTEN = {"inserted": 0, "updated": 0, "deleted": 0}
+_NOTHING_WRITTEN = progress.rows_written([])
 
 
 def _written_since(spark: SparkSession, config: PipelineConfig, flow_name: str, version: int) -> dict[str, int]:
     """Rows inserted, updated and deleted by the commits after ``version`` (from the Delta log, no scan)."""
-    totals = dict(_NOTHING_WRITTEN)
-    for metrics in commit_metrics_since(spark, _table_for(config, flow_name), version):
-        inserted = "numTargetRowsInserted" if "numTargetRowsInserted" in metrics else "numOutputRows"
-        totals["inserted"] += int(metrics.get(inserted, 0) or 0)
-        totals["updated"] += int(metrics.get("numTargetRowsUpdated", 0) or 0)
-        totals["deleted"] += int(metrics.get("numTargetRowsDeleted", 0) or 0)
-    return totals
+    return progress.rows_written(commit_metrics_since(spark, _table_for(config, flow_name), version))
 
 
 def _quarantined_since(

@@ -13,6 +13,7 @@ from nbhelpers import write_notebook
 from waiting import HANG_GUARD_SECONDS
 
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, repo_root
+from fitlake.tables import setup_objects
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +32,11 @@ def fitlake(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 def exit_value(stdout: str) -> str:
     return next(line for line in stdout.splitlines() if line.startswith("Exit value: "))[len("Exit value: ") :]
+
+
+def run_summary(stdout: str) -> Path:
+    """The summary.json of a ``fitlake run``, whose path it prints (the JSON itself stays off the console)."""
+    return Path(next(line for line in stdout.splitlines() if line.startswith("Summary (JSON): "))[16:])
 
 
 def test_demo_notebook_runs_and_rerunning_changes_nothing(tmp_path):
@@ -87,7 +93,7 @@ def test_generate_writes_sets_and_manifests(tmp_path):
     assert json.loads((tmp_path / "sets" / "manifest_set2.json").read_text())["spec"]["users"] == 14
 
 
-def test_produce_lands_a_set_in_the_environments_landing_zone(tmp_path):
+def test_produce_lands_a_set_then_run_shows_progress_and_one_summary_table(tmp_path):
     result = fitlake("produce", "--set", "1", "--data-root", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     landing = tmp_path / "dev" / "dbfs" / "fitlake" / "landing"
@@ -98,6 +104,27 @@ def test_produce_lands_a_set_in_the_environments_landing_zone(tmp_path):
         "registered_users",
     ]
     assert not list(landing.rglob(".*")), "no half-copied hidden files are left behind"
+
+    run = fitlake("run", "--data-root", str(tmp_path))
+    assert run.returncode == 0, run.stderr[-3000:]
+    console = run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert f"0 of {len(setup_objects())} schemas, tables and views present, {len(setup_objects())} created" in console
+    assert "CREATE TABLE" not in console
+    assert [line.split(":")[0] for line in lines if line.startswith("stage ")] == [f"stage {n}" for n in range(1, 6)]
+    assert any(line.split()[:2] == ["gold.workout_bpm_summary", "batch"] for line in lines)
+    headers = [
+        line for line in lines if line.split() == ["table", "inserted", "updated", "deleted", "quarantined", "seconds"]
+    ]
+    assert len(headers) == 1  # the summary table, once
+    assert '"mode"' not in console  # the JSON summary is in a file, not on the console
+    summary_file = run_summary(run.stdout)
+    summary = json.loads(summary_file.read_text())
+    assert summary["mode"] == "batch" and summary["skipped"] == []
+    assert summary_file.parent == Path(next(line for line in lines if line.startswith("Run record: "))[12:])
+    total = next(line for line in lines if line.startswith("total "))
+    inserted = sum(table["inserted"] for table in summary["tables"].values())
+    assert total.split()[1] == f"{inserted:,}"
 
 
 def test_db_load_then_extract_lands_each_row_once_through_the_cli(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
-from test_cli import exit_value, fitlake
+from test_cli import fitlake, run_summary
 from waiting import wait_for
 
 from fitlake import platform
@@ -57,7 +57,7 @@ def test_demo_runs_the_integration_test_job_then_a_rerun_changes_nothing(tmp_pat
 
     rerun = fitlake("run", "--data-root", str(tmp_path), "--age-as-of", AS_OF)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    summary = json.loads(exit_value(rerun.stdout))
+    summary = json.loads(run_summary(rerun.stdout).read_text())
     assert summary["tables"] and all(
         v == {"inserted": 0, "updated": 0, "deleted": 0} for v in summary["tables"].values()
     )

@@ -8,6 +8,7 @@ batch a crash left uncommitted is replayed exactly once, and a replaced checkpoi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,19 @@ from fitlake.producer import SOURCES
 from fitlake.tables import BRONZE, GOLD, SILVER
 
 ALL_FLOWS = [flow.name for flow in pipeline.FLOWS]
+BATCH_LINE = re.compile(r"^\s+(\S+)\s+batch\s+\d+\s+[\d,]+ rows read\s+([\d,]+) written\s+[\d.]+ s$", re.MULTILINE)
 
 
 def _ran(summary: pipeline.RunSummary) -> set[str]:
     return set(ALL_FLOWS) - set(summary.skipped)
+
+
+def _written_per_batch(printed: str) -> dict[str, list[int]]:
+    """The rows written by each micro-batch a run printed a line for, per flow."""
+    batches: dict[str, list[int]] = {}
+    for flow, written in BATCH_LINE.findall(printed):
+        batches.setdefault(flow, []).append(int(written.replace(",", "")))
+    return batches
 
 
 def _checkpoint(config, name: str) -> Path:  # noqa: ANN001 - a PipelineConfig
@@ -83,10 +93,22 @@ def test_a_replaced_checkpoint_is_not_taken_for_the_one_it_replaces(spark, set1_
     assert differences(before, snapshot(spark, config)) == {}
 
 
-def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_path, file_mode_tables):
+def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_path, file_mode_tables, capsys):
     config = _processed_lake(spark, tmp_path)
+    assert set(_written_per_batch(capsys.readouterr().out)) == set(ALL_FLOWS)  # a first run: every flow's batches
     land(config, "set2", sources=("gym_logins",))
-    assert _ran(pipeline.run(spark, config)) == {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
+    summary = pipeline.run(spark, config)
+    assert _ran(summary) == {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
+    # The progress shows exactly the flows that ran, each batch as it ended, with the rows it wrote: together
+    # what the summary read from the Delta log after the run.
+    printed = capsys.readouterr().out
+    batches = _written_per_batch(printed)
+    assert set(batches) == _ran(summary)
+    assert {flow: sum(rows) for flow, rows in batches.items()} == {
+        flow: sum(summary.tables[flow].values()) for flow in batches
+    }
+    assert f"stage 1: 1 flow ({BRONZE}.gym_logins_bz), 2 skipped (nothing new: " in printed
+    assert "stage 5: 0 flows, 1 skipped" in printed
     # The rest of set 2 (a copy of gym_logins again would be a rewritten file: its flow would rightly run).
     land(config, "set2", sources=tuple(source for source in SOURCES if source != "gym_logins"))
     ran = _ran(pipeline.run(spark, config))

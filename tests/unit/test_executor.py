@@ -542,3 +542,22 @@ def test_every_repo_notebook_refuses_another_environment_at_its_first_read_of_th
     notebook, cell = _first_environment_read(path)
     assert (failure.value.notebook, failure.value.cell) == (str(notebook), cell)
     _assert_mismatch(failure.value, other, layout.env)
+
+
+def test_the_console_leaves_html_and_exit_values_to_the_record_unless_verbose(spark, layout, tmp_path, capsys):
+    nb = write_notebook(
+        tmp_path / "nb.py",
+        "print('20 of 20 present')",
+        "displayHTML('<pre>CREATE TABLE t (a INT) -- a &lt; b</pre>')",
+        "dbutils.notebook.exit('done')",
+    )
+    quiet = NotebookRuntime(spark, layout).run(nb)
+    out = capsys.readouterr().out
+    assert "20 of 20 present" in out and "CREATE TABLE" not in out and "done" not in out
+    kept = all_text(recorded(quiet, "nb"))
+    assert "CREATE TABLE t (a INT)" in kept and "Notebook exited: done" in kept
+
+    NotebookRuntime(spark, layout, verbose=True).run(nb)
+    out = capsys.readouterr().out
+    assert "CREATE TABLE t (a INT) -- a < b\n" in out  # the HTML's text, tags dropped
+    assert "Notebook exited: done" in out
