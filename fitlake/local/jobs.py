@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from fitlake.errors import ConfigError, FitlakeError, NotebookCellError, NotebookTimeoutError
@@ -53,6 +54,7 @@ class TaskResult:
     message: str = ""  # why it failed or was skipped
     failure: NotebookCellError | None = None  # the failed cell, with its traceback
     run_ids: list[int] = field(default_factory=list)
+    record_folder: Path | None = None  # a notebook task's run record (its last attempt's, once it has ended)
 
 
 @dataclass
@@ -254,7 +256,7 @@ class JobRun:
             timeout_seconds=self._timeout(task),
             task_values=TaskValues.for_task(self.values, task.key),
         )
-        result.state, result.exit_value = SUCCESS, run.exit_value
+        result.state, result.exit_value, result.record_folder = SUCCESS, run.exit_value, run.record_folder
 
     def _condition(self, task: TaskSpec, work: ConditionWork, result: TaskResult) -> None:
         facts = self._task_facts(task, result)

@@ -49,6 +49,16 @@ def test_demo_runs_the_integration_test_job_then_a_rerun_changes_nothing(tmp_pat
     assert "All 35 expectations hold after set 2." in demo.stdout
     assert len([line for line in demo.stdout.splitlines() if line.startswith("Run record: ")]) == len(keys)
     assert "=== gold.gym_summary ===" in demo.stdout
+    # The last task drew the gold outputs: its page, printed last, holds the three charts as embedded PNGs.
+    page = Path(demo.stdout.strip().splitlines()[-1].removeprefix("The gold outputs as charts: "))
+    assert page.name == "09_dashboard.html" and page.is_file(), demo.stdout[-1000:]
+    assert page.read_text().count('src="data:image/png;base64,') == 3
+    charts = [line for line in demo.stdout.splitlines() if line.startswith("<figure: ")]
+    assert charts == [
+        "<figure: Heart rate per workout, by age bin and gender>",
+        "<figure: Minutes in the gym against minutes exercising, per gym and day>",
+        "<figure: Completed workouts per day>",
+    ]
 
     rerun = fitlake("run", "--data-root", str(tmp_path), "--age-as-of", AS_OF)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
