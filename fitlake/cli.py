@@ -241,13 +241,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _job(args: argparse.Namespace) -> int:
     """Exit 1 unless the job's result is SUCCESS (2 stays for a definition or parameter that cannot run)."""
-    succeeded, _, _ = _run_job(args, args.job, _parse_params(args.param))
-    return 0 if succeeded else 1
+    result, _ = _run_job(args, args.job, _parse_params(args.param))
+    return 0 if result.succeeded else 1
 
 
 def _run_job(args: argparse.Namespace, job: str, params: dict[str, str]):  # noqa: ANN202 - lazy import (JVM)
     """Run ``job`` (a name from pipelines/jobs/ or a JSON file) task by task; print its summary, and on failure
-    what failed. Returns whether it succeeded, the notebook runtime its tasks ran in and the job's run page."""
+    what failed. Returns its result (with its run page) and the notebook runtime its tasks ran in."""
     from fitlake.deployment.deploy import checkout_notebook
     from fitlake.governance import load_deployment
     from fitlake.local.job_spec import job_file, load_job
@@ -263,7 +263,7 @@ def _run_job(args: argparse.Namespace, job: str, params: dict[str, str]):  # noq
     print(f"Job run page: {result.page}")
     if not result.succeeded:
         print(f"\nJOB {result.state}: {result.name}\n{failures(result)}", file=sys.stderr)
-    return result.succeeded, runtime, result.page
+    return result, runtime
 
 
 def _produce(args: argparse.Namespace) -> int:
@@ -311,18 +311,22 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """The environment's integration-test job (set 1: produce, batch run, test; then set 2), run as the
-    workspace runs it, then the gold tables. Exit 1 when a task fails, as ``fitlake job run`` does."""
-    from fitlake.deployment.jobs import integration_test_job_name
+    """The environment's integration-test job (set 1: produce, batch run, test; then set 2; then the dashboard),
+    run as the workspace runs it, then the gold tables and where the dashboard's charts are. Exit 1 when a task
+    fails, as ``fitlake job run`` does."""
+    from fitlake.deployment.jobs import DASHBOARD_TASK, NOTEBOOKS, integration_test_job_name
 
-    succeeded, runtime, page = _run_job(args, integration_test_job_name(args.env), {})
-    if not succeeded:
+    result, runtime = _run_job(args, integration_test_job_name(args.env), {})
+    if not result.succeeded:
         return 1
     for table in ("gold.workout_bpm_summary", "gold.gym_summary"):
         print(f"\n=== {table} ===")
         _print_rows(runtime.spark.table(table), 50)
     print(f"\nTables live under {runtime.layout.warehouse}; run records under {runtime.layout.runs}")
-    print(f"Job run page: {page}")
+    (dashboard,) = [task for task in result.tasks if task.key == DASHBOARD_TASK]
+    page = dashboard.record_folder / f"{Path(NOTEBOOKS[DASHBOARD_TASK]).name}.html"
+    print(f"The gold outputs as charts: {page}")
+    print(f"Job run page: {result.page}")
     return 0
 
 

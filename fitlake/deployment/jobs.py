@@ -5,8 +5,9 @@
   parameters named like the driver's widgets (``environment``, ``run_mode`` ...; not the hosts), so a run
   can override any of them and each defaults to the widget's own default (``environment`` to the job's environment).
 - ``fitlake-<env>-integration-test``: producer set 1 -> driver (batch) -> test set 1 -> producer set 2 ->
-  driver -> test set 2, chained with ``depends_on`` on one shared job cluster; ages are binned as of the
-  shipped sets' manifest date, so the test notebook's expected values hold.
+  driver -> test set 2 -> dashboard (the charts of what the run produced), chained with ``depends_on`` on one
+  shared job cluster; ages are binned as of the shipped sets' manifest date, so the test notebook's expected
+  values hold.
 
 Every task installs the fitlake wheel (``fitlake.deployment.wheel``) from the workspace folder: that is how
 the deployed notebooks ``import fitlake``. The reviewed rendering of every environment is committed under
@@ -43,7 +44,13 @@ DRIVER_WIDGETS: dict[str, str] = {
 # job with parameters would otherwise choose the host that receives the secret scope's credentials (and on
 # Databricks load_config refuses any value but the configured one anyway).
 HOST_WIDGETS = ("kafka_bootstrap_servers",)
-NOTEBOOKS = {"driver": "notebooks/05_driver", "producer": "notebooks/06_producer", "test": "notebooks/07_test"}
+NOTEBOOKS = {
+    "driver": "notebooks/05_driver",
+    "producer": "notebooks/06_producer",
+    "test": "notebooks/07_test",
+    "dashboard": "notebooks/09_dashboard",
+}
+DASHBOARD_TASK = "dashboard"  # the integration-test job's last task: ``fitlake demo`` ends with its charts
 
 
 def pipeline_job_name(environment: str) -> str:
@@ -89,7 +96,7 @@ def pipeline_job(deployment: Deployment) -> dict[str, Any]:
 
 
 def integration_test_job(deployment: Deployment) -> dict[str, Any]:
-    """Producer, driver and test notebook for set 1, then for set 2, one task after the other."""
+    """Producer, driver and test notebook for set 1, then for set 2, then the dashboard, one task after the other."""
     steps = []
     for sample_set in ("1", "2"):
         steps += [
@@ -97,6 +104,7 @@ def integration_test_job(deployment: Deployment) -> dict[str, Any]:
             (f"run_set{sample_set}", "driver", {"run_mode": "batch"}),
             (f"test_set{sample_set}", "test", {"set": sample_set}),
         ]
+    steps.append((DASHBOARD_TASK, "dashboard", {}))
     tasks = []
     for index, (key, notebook, arguments) in enumerate(steps):
         task = _notebook_task(deployment, key, notebook, arguments)

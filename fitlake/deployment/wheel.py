@@ -19,9 +19,9 @@ from fitlake.config import ENVIRONMENTS, PACKAGED_CONFIG
 from fitlake.deployment import DeploymentError
 from fitlake.errors import ConfigError
 
-# Provided by the Databricks runtime (pyspark, delta-spark) or used only by the local runtime (nbformat,
+# Provided by the Databricks runtime (pyspark, delta-spark, matplotlib) or used only by the local runtime (nbformat,
 # nbconvert, which write run records).
-NOT_ON_CLUSTER = frozenset({"pyspark", "delta-spark", "nbformat", "nbconvert"})
+NOT_ON_CLUSTER = frozenset({"pyspark", "delta-spark", "matplotlib", "nbformat", "nbconvert"})
 _DEPENDENCIES = re.compile(r"^dependencies = \[.*?^\]\n", re.MULTILINE | re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+")
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import ctypes
+import os
+import sys
 import threading
 import time
 import traceback
@@ -33,7 +35,7 @@ from fitlake.errors import (
 from fitlake.local.dbutils import LocalDbutils, NotebookExit
 from fitlake.local.fs import LocalFs
 from fitlake.local.layout import LocalLayout
-from fitlake.local.outputs import OutputRouter, OutputSink, html_as_text, render_rows
+from fitlake.local.outputs import OutputRouter, OutputSink, html_as_text, render_figure, render_rows
 from fitlake.local.record import RunRecord
 from fitlake.local.run_page import CANCELED, FAILED, SUCCESS, TIMEDOUT
 from fitlake.local.secrets import EnvSecrets, Redactor, redacted_error
@@ -91,6 +93,8 @@ class NotebookRuntime:
         self.echo = echo
         self.verbose = verbose
         self.router = OutputRouter(self.redactor)
+        # No notebook has a screen: matplotlib draws off-screen (pyplot's figures are shown at each cell's end).
+        os.environ["MPLBACKEND"] = "Agg"
 
     def run(
         self,
@@ -339,8 +343,18 @@ class _NotebookRun:
         exec(compile(tree, str(path), "exec"), self.namespace)  # noqa: S102 - running notebooks is the point
         if last_expression is not None:
             value = eval(compile(ast.Expression(last_expression.value), str(path), "eval"), self.namespace)  # noqa: S307
-            if value is not None:
+            if _is_figure(value):
+                self.display(value)
+            elif value is not None:
                 self.runtime.router.current.display({"text/plain": repr(value)}, repr(value))
+        self._show_open_figures()
+
+    def _show_open_figures(self) -> None:
+        """Figures drawn with pyplot and still open (``plt.show()`` draws nothing off-screen) are displayed at the
+        end of the cell, as a Databricks notebook shows them. Pyplot's list of figures is global to the process."""
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        for number in pyplot.get_fignums() if pyplot else ():
+            self.display(pyplot.figure(number))
 
     def _run_sql(self, cell: Cell) -> None:
         result = None
@@ -375,6 +389,11 @@ class _NotebookRun:
             truncated = len(rows) > DISPLAY_ROW_LIMIT
             html_table, text = render_rows(obj.columns, [tuple(r) for r in rows[:DISPLAY_ROW_LIMIT]], truncated)
             sink.display({"text/html": html_table, "text/plain": text}, text)
+        elif _is_figure(obj):
+            sink.display(*render_figure(obj))
+            pyplot = sys.modules.get("matplotlib.pyplot")
+            if pyplot is not None:
+                pyplot.close(obj)  # shown once: a pyplot figure is not shown again at the cell's end
         elif hasattr(obj, "_repr_html_"):
             sink.display({"text/html": obj._repr_html_(), "text/plain": repr(obj)}, repr(obj))
         else:
@@ -386,6 +405,12 @@ class _NotebookRun:
             raise FitlakeError("displayHTML() was called outside a running cell.")
         console = html_as_text(html) if self.runtime.verbose else None
         sink.display({"text/html": html, "text/plain": "<HTML output: see the run record>"}, console)
+
+
+def _is_figure(obj: Any) -> bool:
+    """A matplotlib ``Figure`` (when matplotlib was never imported, nothing is one)."""
+    figure = sys.modules.get("matplotlib.figure")
+    return figure is not None and isinstance(obj, figure.Figure)
 
 
 def check_environment_widget(layout: LocalLayout, name: str, value: str) -> None:

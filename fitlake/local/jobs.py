@@ -70,6 +70,7 @@ class TaskResult:
     message: str = ""  # why it failed or was skipped
     failure: NotebookCellError | None = None  # the failed cell, with its traceback
     run_ids: list[int] = field(default_factory=list)
+    record_folder: Path | None = None  # a notebook task's run record (its last attempt's, once it has ended)
 
 
 @dataclass
@@ -293,7 +294,7 @@ class JobRun:
             task_values=TaskValues.for_task(self.values, task.key),
             record_folder=self.folder / self._task_folder(task, result),
         )
-        result.state, result.exit_value = SUCCESS, run.exit_value
+        result.state, result.exit_value, result.record_folder = SUCCESS, run.exit_value, run.record_folder
 
     def _condition(self, task: TaskSpec, work: ConditionWork, result: TaskResult) -> None:
         facts = self._task_facts(task, result)

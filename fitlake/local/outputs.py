@@ -9,8 +9,10 @@ before it is shown or kept.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
+import io
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -43,7 +45,9 @@ class OutputSink:
             self.outputs.append(v4.new_output("stream", name=name, text=text))
 
     def display(self, data: dict[str, str], console_text: str | None = None) -> None:
-        data = {mime: self._redact(value) for mime, value in data.items()}
+        # Text is redacted; an image's base64 is not text a secret could be found in (a replacement would only
+        # corrupt it).
+        data = {mime: value if mime.startswith("image/") else self._redact(value) for mime, value in data.items()}
         if self._console is not None and console_text is not None:
             self._console.write(self._redact(console_text).rstrip("\n") + "\n")
             self._console.flush()
@@ -131,6 +135,18 @@ class OutputRouter:
 def html_as_text(markup: str) -> str:
     """The text of an HTML fragment, tags dropped and entities decoded (for a console that cannot render it)."""
     return html.unescape(re.sub(r"<[^>]*>", "", markup))
+def render_figure(figure: Any) -> tuple[dict[str, str], str]:
+    """A matplotlib ``Figure`` as display data (a base64 PNG for the record) and a one-line console note."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    note = f"<figure: {figure_title(figure)}>"
+    return {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"), "text/plain": note}, note
+
+
+def figure_title(figure: Any) -> str:
+    """The figure's title (its suptitle, else its first axes title), or "untitled"."""
+    titles = [figure.get_suptitle(), *(ax.get_title() for ax in figure.get_axes())]
+    return next((title for title in titles if title), "untitled")
 
 
 def render_rows(columns: list[str], rows: list[tuple], truncated: bool) -> tuple[str, str]:

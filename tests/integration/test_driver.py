@@ -50,10 +50,21 @@ def test_demo_runs_the_integration_test_job_then_a_rerun_changes_nothing(tmp_pat
     assert "All 35 expectations hold after set 2." in demo.stdout
     assert len([line for line in demo.stdout.splitlines() if line.startswith("Run record: ")]) == len(keys)
     assert "=== gold.gym_summary ===" in demo.stdout
-    page = Path(demo.stdout.rstrip().splitlines()[-1].removeprefix("Job run page: "))  # the demo's last line
-    job_page = RunPage.read(page.parent)
+    job_page_path = Path(demo.stdout.rstrip().splitlines()[-1].removeprefix("Job run page: "))  # the demo's last line
+    job_page = RunPage.read(job_page_path.parent)
     assert (job_page.state, [row.name for row in job_page.rows]) == ("SUCCESS", keys)
-    assert all(RunPage.read(page.parent / row.href.split("/")[0]).state == "SUCCESS" for row in job_page.rows)
+    assert all(RunPage.read(job_page_path.parent / row.href.split("/")[0]).state == "SUCCESS" for row in job_page.rows)
+    # The last task drew the gold outputs: its page, printed last, holds the three charts as embedded PNGs.
+    (charts_line,) = [line for line in demo.stdout.splitlines() if line.startswith("The gold outputs as charts: ")]
+    page = Path(charts_line.removeprefix("The gold outputs as charts: "))
+    assert page.name == "09_dashboard.html" and page.is_file(), demo.stdout[-1000:]
+    assert page.read_text().count('src="data:image/png;base64,') == 3
+    charts = [line for line in demo.stdout.splitlines() if line.startswith("<figure: ")]
+    assert charts == [
+        "<figure: Heart rate per workout, by age bin and gender>",
+        "<figure: Minutes in the gym against minutes exercising, per gym and day>",
+        "<figure: Completed workouts per day>",
+    ]
 
     rerun = fitlake("run", "--data-root", str(tmp_path), "--age-as-of", AS_OF)
     assert rerun.returncode == 0, rerun.stderr[-3000:]

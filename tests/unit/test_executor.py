@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import traceback
@@ -561,3 +562,31 @@ def test_the_console_leaves_html_and_exit_values_to_the_record_unless_verbose(sp
     out = capsys.readouterr().out
     assert "CREATE TABLE t (a INT) -- a < b\n" in out  # the HTML's text, tags dropped
     assert "Notebook exited: done" in out
+
+
+def test_display_of_a_figure_records_a_png_and_prints_its_title(runtime, tmp_path, capsys):
+    nb = write_notebook(
+        tmp_path / "charts.py",
+        "from matplotlib.figure import Figure\nfigure = Figure()\nfigure.suptitle('Workouts')\n"
+        "figure.subplots().bar([1, 2], [3, 4])\ndisplay(figure)",
+    )
+    result = NotebookRuntime(runtime.spark, runtime.layout, echo=True).run(nb)
+    (output,) = recorded(result, "charts").cells[0].outputs
+    assert output.output_type == "display_data" and output.data["text/plain"] == "<figure: Workouts>"
+    assert base64.b64decode(output.data["image/png"]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert "<figure: Workouts>" in capsys.readouterr().out
+    assert 'src="data:image/png;base64,' in (result.record_folder / "charts.html").read_text()
+
+
+def test_pyplot_figures_left_open_are_shown_once_at_the_end_of_their_cell(runtime, tmp_path):
+    nb = write_notebook(
+        tmp_path / "plots.py",
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.title('shown by plt.show')\nplt.show()\n"
+        "plt.figure()\n_ = plt.title('left open')",
+        "figure = plt.figure()\n_ = plt.title('displayed')\ndisplay(figure)",
+        "print(plt.get_fignums())",
+    )
+    cells = recorded(runtime.run(nb), "plots").cells
+    titles = [[o.data["text/plain"] for o in cell.outputs if o.output_type == "display_data"] for cell in cells[:2]]
+    assert titles == [["<figure: shown by plt.show>", "<figure: left open>"], ["<figure: displayed>"]]
+    assert cells[2].outputs[0].text == "[]\n"  # every figure shown was closed

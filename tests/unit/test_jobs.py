@@ -93,20 +93,21 @@ def test_pipeline_job_cluster_and_wheel_come_from_the_environments_config() -> N
     assert prod["tasks"][0]["libraries"] == [{"whl": f"/Workspace/Shared/fitlake/prod/wheels/{jobs.wheel_name()}"}]
 
 
-def test_integration_test_job_chains_producer_driver_and_test_for_both_sets() -> None:
+def test_integration_test_job_chains_producer_driver_and_test_for_both_sets_then_the_dashboard() -> None:
     settings = jobs.render_jobs("qa")["fitlake-qa-integration-test"]
     tasks = settings["tasks"]
     order = [(t["task_key"], t["notebook_task"]["notebook_path"].rsplit("/", 1)[1]) for t in tasks]
     assert order == [
         ("produce_set1", "06_producer"), ("run_set1", "05_driver"), ("test_set1", "07_test"),
         ("produce_set2", "06_producer"), ("run_set2", "05_driver"), ("test_set2", "07_test"),
+        ("dashboard", "09_dashboard"),
     ]  # fmt: skip
     assert "depends_on" not in tasks[0]
     for before, task in zip(tasks[:-1], tasks[1:], strict=True):
         assert task["depends_on"] == [{"task_key": before["task_key"]}]
     assert {t["job_cluster_key"] for t in tasks} == {"fitlake"} and len(settings["job_clusters"]) == 1
-    assert [t["notebook_task"]["base_parameters"] for t in tasks] == [
-        {"set": "1"}, {"run_mode": "batch"}, {"set": "1"}, {"set": "2"}, {"run_mode": "batch"}, {"set": "2"},
+    assert [t["notebook_task"].get("base_parameters") for t in tasks] == [
+        {"set": "1"}, {"run_mode": "batch"}, {"set": "1"}, {"set": "2"}, {"run_mode": "batch"}, {"set": "2"}, None,
     ]  # fmt: skip
     assert {p["name"]: p["default"] for p in settings["parameters"]} == {"environment": "qa", "age_as_of": "2026-01-01"}
 
@@ -116,6 +117,7 @@ def test_every_task_parameter_is_a_widget_of_its_notebook() -> None:
         "05_driver": widgets("notebooks/01_config.py", "notebooks/05_driver.py"),
         "06_producer": widgets("notebooks/01_config.py", "notebooks/06_producer.py"),
         "07_test": widgets("notebooks/01_config.py", "notebooks/07_test.py"),
+        "09_dashboard": widgets("notebooks/01_config.py", "notebooks/09_dashboard.py"),
     }
     for environment in ENVIRONMENTS:
         for settings in jobs.render_jobs(environment).values():
@@ -130,6 +132,7 @@ def test_cluster_pyproject_drops_what_the_runtime_provides_and_keeps_the_rest() 
     text = (ROOT / "pyproject.toml").read_text()
     rendered = cluster_pyproject(text)
     assert "pyspark==" not in rendered and "delta-spark==" not in rendered and "nbconvert" not in rendered
+    assert '"matplotlib>=' in text and '"matplotlib>=' not in rendered  # every Databricks runtime ships it
     assert 'tomli>=2; python_version < \\"3.11\\"' in rendered
     assert rendered.replace(" ", "").count("[project.optional-dependencies]") == 1
 
