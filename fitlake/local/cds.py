@@ -6,11 +6,12 @@ representative run, and later JVMs map the archive instead of loading them again
 13 % less driver CPU for a small increment (docs/performance.md).
 
 The archive is made once, by ``fitlake jars`` (``make setup``): a training process runs the pipeline over the
-shipped sample set 1 in a scratch data root with ``-XX:ArchiveClassesAtExit``, and the JVM writes the archive as it
-exits. Sessions then start with ``-XX:SharedArchiveFile`` when the archive exists. The JVM checks the archive
-itself (its JVM build, the class path, each jar's size and time), and a mismatch is ignored, never an error: the
-run is then as slow as without it. The archive's name is a digest of what it depends on (the java executable, the
-pyspark version, the jars), so a new jar set gets its own. Local sessions only; Databricks keeps its own JVM.
+shipped sample set 1 in a scratch data root with ``-XX:ArchiveClassesAtExit``, and the JVM writes the archive, into
+the virtualenv, as it exits. Sessions then start with ``-XX:SharedArchiveFile`` when the archive exists. The JVM
+checks the archive itself (its JVM build, the class path, each jar's size and time), and a mismatch is ignored,
+never an error: the run is then as slow as without it. The archive's name is a digest of what it depends on (the
+java executable, the pyspark installation, the jars), so a new jar set gets its own. Local sessions only;
+Databricks keeps its own JVM.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
-from fitlake.local import jars
+import pyspark
 
 # Quiet: an archive the JVM cannot use (another JVM build, a changed jar) is skipped with a warning on stdout,
 # which would land in every notebook's console. It costs speed only, so it is not worth a line.
@@ -34,10 +34,15 @@ _TRAINING_SECONDS = 900  # a hang guard for the training run; it takes about a m
 
 
 def archive_path(spark_jars: list[str]) -> Path:
-    """Where the archive for this JVM, pyspark and jar set lives (it may not exist)."""
+    """Where the archive for this JVM, pyspark installation and jar set lives (it may not exist).
+
+    Inside the Python environment (the virtualenv), beside the pyspark whose jars it holds: the JVM accepts an
+    archive only on the very class path it was made with, so each environment needs its own, and it goes when
+    the environment goes.
+    """
     java = shutil.which("java") or ""
-    key = "\n".join([os.path.realpath(java), metadata.version("pyspark"), *sorted(spark_jars)])
-    return jars.ivy_dir().parent / "cds" / f"driver-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsa"
+    key = "\n".join([os.path.realpath(java), str(Path(pyspark.__file__).parent), *sorted(spark_jars)])
+    return Path(sys.prefix) / "fitlake-cds" / f"driver-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsa"
 
 
 def java_options(spark_jars: list[str]) -> str:

@@ -39,11 +39,11 @@ def test_the_driver_jvm_maps_the_class_data_sharing_archive_that_fitlake_jars_ma
 
 def test_no_archive_no_option_and_a_training_jvm_dumps_instead(tmp_path, monkeypatch):
     """Naming a missing archive would turn off the JDK's own default archive too, so no option is given."""
-    monkeypatch.setenv(jars.IVY_DIR_ENV_VAR, str(tmp_path / "ivy"))
+    monkeypatch.setattr(cds.sys, "prefix", str(tmp_path))
     monkeypatch.delenv(cds.DUMP_ENV_VAR, raising=False)
     assert cds.java_options(["a.jar"]) == "" and cds.dump_options() is None
     archive = cds.archive_path(["a.jar"])
-    assert archive.parent == tmp_path / "cds" and archive != cds.archive_path(["b.jar"])
+    assert archive.parent == tmp_path / "fitlake-cds" and archive != cds.archive_path(["b.jar"])
     archive.parent.mkdir()
     archive.write_bytes(b"")
     assert cds.java_options(["a.jar"]).startswith(f"-XX:SharedArchiveFile={archive} ")
