@@ -14,7 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/fitlake jars
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The driver JVM's class data sharing archive (fitlake/local/cds.py), in the virtualenv: fitlake jars trains it
+# once (about a minute) when it is missing, as in a virtualenv made before the archive existed.
+CDS_STAMP := $(VENV)/.cds
+
+$(CDS_STAMP): $(STAMP)
+	$(BIN)/fitlake jars
+	touch $(CDS_STAMP)
+
+setup: $(STAMP) $(CDS_STAMP)
 
 ## The main job: the integration-test job definition run task by task on local Spark + Delta (set 1, batch run,
 ## test, set 2, batch run, test), then the gold tables.

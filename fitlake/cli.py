@@ -429,10 +429,13 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _jars(args: argparse.Namespace) -> int:
-    from fitlake.local import jars, kafka
+    from fitlake.local import cds, jars, kafka
 
     resolved = jars.ensure_jars(via_mvn=args.via_mvn or None)
     print(f"{len(resolved)} jars cached under {jars.ivy_dir()}")
+    archive = cds.ensure_archive(resolved)  # a training run of about a minute, once per jar set
+    if archive is not None:
+        print(f"Class data sharing archive for local sessions: {archive}")
     broker = kafka.broker_jars(via_mvn=args.via_mvn or None)
     print(f"{len(broker)} Kafka broker jars cached under {jars.ivy_dir()}")
     return 0

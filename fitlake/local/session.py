@@ -12,7 +12,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from fitlake.errors import ConfigError
-from fitlake.local import jars
+from fitlake.local import cds, jars
 from fitlake.local.layout import LocalLayout
 from fitlake.platform import LOCAL_DATA_ROOT_CONF as DATA_ROOT_CONF
 from fitlake.platform import LOCAL_ENV_CONF as ENV_CONF
@@ -69,7 +69,6 @@ def local_spark(
         .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
         .config("spark.ui.enabled", str(ui).lower())
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.sql.warehouse.dir", str(layout.warehouse))
         .config("spark.sql.catalogImplementation", "hive")
         .config(
@@ -81,13 +80,14 @@ def local_spark(
         .config(DATA_ROOT_CONF, str(layout.data_root))
     )
     cached = jars.cached_jars(packages)
-    if cached:
+    if cached:  # the class data sharing archive is made for the cached jars (fitlake jars): see cds.py
+        java_options += " " + (cds.dump_options() or cds.java_options(cached))
         builder = builder.config("spark.jars", ",".join(cached))
     else:
         builder = builder.config("spark.jars.packages", ",".join(packages)).config(
             "spark.jars.ivy", str(jars.ivy_dir())
         )
-    spark = builder.getOrCreate()
+    spark = builder.config("spark.driver.extraJavaOptions", java_options.strip()).getOrCreate()
     if not cached:
         jars.save_resolution(packages, spark.sparkContext.getConf().get("spark.jars", ""))
     spark.sparkContext.setLogLevel("WARN")

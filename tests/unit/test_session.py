@@ -6,6 +6,7 @@ import pytest
 
 from fitlake import platform
 from fitlake.errors import ConfigError
+from fitlake.local import cds, jars
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root, resolve_data_root
 from fitlake.local.session import JIT_OPTIONS, local_spark
 
@@ -25,6 +26,29 @@ def test_the_driver_jvm_runs_with_the_jit_options(spark):
     runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     assert "-XX:TieredStopAtLevel=1" in JIT_OPTIONS.split()
     assert set(JIT_OPTIONS.split()) <= set(runtime.getInputArguments())
+
+
+def test_the_driver_jvm_maps_the_class_data_sharing_archive_that_fitlake_jars_made(spark):
+    """make setup (fitlake jars) trains the archive for the cached jars, and the session's JVM is started on it.
+    (That the JVM really loads classes from it shows with -Xlog:class+load: "source: shared objects file (top)".)"""
+    archive = cds.archive_path(jars.cached_jars(jars.default_packages()))
+    assert archive.is_file(), "no archive: run `fitlake jars` (make setup) first"
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert f"-XX:SharedArchiveFile={archive}" in runtime.getInputArguments()
+
+
+def test_no_archive_no_option_and_a_training_jvm_dumps_instead(tmp_path, monkeypatch):
+    """Naming a missing archive would turn off the JDK's own default archive too, so no option is given."""
+    monkeypatch.setattr(cds.sys, "prefix", str(tmp_path))
+    monkeypatch.delenv(cds.DUMP_ENV_VAR, raising=False)
+    assert cds.java_options(["a.jar"]) == "" and cds.dump_options() is None
+    archive = cds.archive_path(["a.jar"])
+    assert archive.parent == tmp_path / "fitlake-cds" and archive != cds.archive_path(["b.jar"])
+    archive.parent.mkdir()
+    archive.write_bytes(b"")
+    assert cds.java_options(["a.jar"]).startswith(f"-XX:SharedArchiveFile={archive} ")
+    monkeypatch.setenv(cds.DUMP_ENV_VAR, str(tmp_path / "new.jsa"))
+    assert cds.dump_options().startswith(f"-XX:ArchiveClassesAtExit={tmp_path / 'new.jsa'} ")
 
 
 def test_tables_live_in_a_persistent_metastore_under_the_environments_root(spark, layout):
