@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 import io
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator
