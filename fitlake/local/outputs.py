@@ -135,6 +135,8 @@ class OutputRouter:
 def html_as_text(markup: str) -> str:
     """The text of an HTML fragment, tags dropped and entities decoded (for a console that cannot render it)."""
     return html.unescape(re.sub(r"<[^>]*>", "", markup))
+
+
 def render_figure(figure: Any) -> tuple[dict[str, str], str]:
     """A matplotlib ``Figure`` as display data (a base64 PNG for the record) and a one-line console note."""
     buffer = io.BytesIO()
