@@ -2,15 +2,21 @@
 # MAGIC %md
 # MAGIC # Driver
 # MAGIC
-# MAGIC The workflow job's entry point. Runs setup (idempotent), then bronze, silver and gold in dependency order.
+# MAGIC The workflow job's entry point. Runs setup (idempotent), then bronze, silver and gold in dependency order
+# MAGIC (the `layers` widget chooses which).
 # MAGIC
-# MAGIC - **batch**: every stream runs with the availableNow trigger, stage by stage; returns when all are done.
-# MAGIC - **continuous**: every stream runs on the `processing_time` trigger until `run_timeout_seconds` passes
-# MAGIC   (0 = until interrupted), then all stop cleanly; a restart resumes from the checkpoints.
+# MAGIC - **batch**: runs the layer notebooks `02_bronze`, `03_silver` and `04_gold` as child notebooks, one after
+# MAGIC   another; each runs its streams with the availableNow trigger, stage by stage, and returns its layer's
+# MAGIC   summary. The driver holds the environment's run lock throughout and hands each child its token, so no
+# MAGIC   other run starts between two layers. A failing layer fails the driver; later layers do not run.
+# MAGIC - **continuous**: every stream of every layer runs here, on the `processing_time` trigger until
+# MAGIC   `run_timeout_seconds` passes (0 = until interrupted), then all stop cleanly; a restart resumes from the
+# MAGIC   checkpoints.
 # MAGIC
 # MAGIC While it runs it prints a line per stage and per micro-batch (continuous: a heartbeat with each flow's
 # MAGIC lag); at the end a table of rows inserted/updated/deleted/quarantined and seconds per table. Exits with
-# MAGIC the same summary as JSON (rows written per table, rows quarantined per source, durations).
+# MAGIC the same summary as JSON (rows written per table, rows quarantined per source, durations), the layers'
+# MAGIC summaries combined.
 
 # COMMAND ----------
 
@@ -50,9 +56,17 @@ for notebook, arguments in setup.items():
 
 import json
 
-summary = pipeline.run(
-    spark, config, mode=run_mode, layers=pipeline.parse_layers(layers), timeout_seconds=run_timeout_seconds
-)
+from fitlake.pipeline.driver import run_layer_notebooks
+from fitlake.streaming import BATCH
+
+if run_mode == BATCH:  # one child notebook per layer, each with the driver's widgets and its run lock
+    summary = run_layer_notebooks(
+        spark, config, pipeline.parse_layers(layers), dbutils.notebook.run, dbutils.widgets.getAll()
+    )
+else:
+    summary = pipeline.run(
+        spark, config, mode=run_mode, layers=pipeline.parse_layers(layers), timeout_seconds=run_timeout_seconds
+    )
 print(summary.as_table())
 
 # COMMAND ----------

@@ -64,6 +64,32 @@ class RunSummary:
         """Rows inserted, updated, deleted and quarantined, and seconds, per table: an aligned text table."""
         return progress.summary_table(self.as_dict())
 
+    @classmethod
+    def from_dict(cls, value: dict) -> RunSummary:
+        """The summary ``as_dict`` gave (a layer notebook's exit value, parsed)."""
+        return cls(**value)
+
+    @classmethod
+    def combine(cls, parts: list[RunSummary]) -> RunSummary:
+        """One summary of runs made one after another (the driver's layer notebooks, in order): their layers,
+        tables and quarantine counts together, started when the first started, seconds summed, and stopped by
+        the first part that did not complete."""
+        if not parts:
+            raise ValueError("There is no summary to combine.")
+        combined = cls(mode=parts[0].mode, layers=[], started=parts[0].started)
+        for part in parts:
+            if part.mode != combined.mode:
+                raise ValueError(f"Cannot combine a {part.mode} run with a {combined.mode} run.")
+            combined.layers += part.layers
+            combined.seconds += part.seconds
+            if combined.stopped_by == "completed":
+                combined.stopped_by = part.stopped_by
+            combined.tables.update(part.tables)
+            combined.quarantined.update(part.quarantined)
+            combined.flow_seconds.update(part.flow_seconds)
+            combined.skipped += part.skipped
+        return combined
+
 
 def parse_layers(text: str) -> list[str]:
     layers = [part.strip() for part in text.split(",") if part.strip()] or list(LAYERS)
@@ -80,14 +106,17 @@ def run(
     mode: str = BATCH,
     layers: list[str] | None = None,
     timeout_seconds: float = 0,
+    run_lock_token: str = "",
 ) -> RunSummary:
     """Run the flows of ``layers``; returns rows written per table and rows quarantined per source.
 
     One run per environment at a time (``lock``): a second run started meanwhile is refused, naming the first.
+    With ``run_lock_token`` this run is part of one that holds the lock already (the driver's): it runs under
+    that lock, and is refused unless the token is the live holder's.
     """
     if mode not in (BATCH, CONTINUOUS):
         raise ConfigError(f"run_mode must be {BATCH!r} or {CONTINUOUS!r}, got {mode!r}.")
-    with run_lock(spark, config, mode):  # each checkpoint has one writer
+    with run_lock(spark, config, mode, token=run_lock_token):  # each checkpoint has one writer
         return _run_locked(spark, config, mode, layers or list(LAYERS), timeout_seconds)
 
 

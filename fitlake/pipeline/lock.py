@@ -6,6 +6,10 @@ took it, and is removed when the run ends however it ends. A crashed run cannot 
 as held only while its holder can be alive: on this host, while its process exists; from another host, while
 its heartbeat (renewed every ``HEARTBEAT_SECONDS``) is younger than ``STALE_AFTER_SECONDS``. A stale lock is
 taken over, and the message says whose it was.
+
+A run made of several notebooks (the driver chaining the layer notebooks, each of which Databricks runs in a
+Python process of its own) holds the lock once, in the driver: each child is handed the holder's ``run`` as
+its token and runs under the lock held for it (``run_lock(..., token=...)``) instead of taking it.
 """
 
 from __future__ import annotations
@@ -39,10 +43,17 @@ def lock_path(config: PipelineConfig) -> str:
 
 
 @contextmanager
-def run_lock(spark: SparkSession, config: PipelineConfig, mode: str):
+def run_lock(spark: SparkSession, config: PipelineConfig, mode: str, *, token: str = ""):
     """Hold the environment's run lock for the duration of the ``with`` block; refuse when another live run
-    holds it (``RunLockedError`` naming that run); take over a stale one."""
+    holds it (``RunLockedError`` naming that run); take over a stale one.
+
+    With ``token`` (the ``run`` of a holder that runs this one as its part), take nothing: go on under that
+    holder's lock, which it keeps and releases; refuse unless that holder holds the lock and is alive.
+    """
     store = _LockFile(spark, lock_path(config))
+    if token:
+        yield _held_for(store, token, config.environment)
+        return
     holder = {
         "run": uuid.uuid4().hex[:12],
         "host": socket.gethostname(),
@@ -83,6 +94,21 @@ def _acquire(store: _LockFile, holder: dict, environment: str) -> None:
             f"Took over the run lock of run {current.get('run')} (started {current.get('started')} on host "
             f"{current.get('host')}, process {current.get('pid')}), which is no longer running."
         )
+
+
+def _held_for(store: _LockFile, token: str, environment: str) -> dict:
+    current = store.read()
+    if current is not None and current.get("run") == token and _alive(current):
+        return current
+    if current is None:
+        found = "no run holds it"
+    else:
+        found = f"run {current.get('run')} holds it" + ("" if _alive(current) else ", and is no longer running")
+    raise RunLockedError(
+        f"This run was handed the run lock of run {token} on environment {environment!r}, but {found} "
+        f"({store.path}). Only the driver holding the lock hands its token to the layer notebooks; a layer "
+        f"notebook run without one takes the lock itself."
+    )
 
 
 def _alive(holder: dict) -> bool:

@@ -13,6 +13,7 @@ from nbhelpers import write_notebook
 from waiting import HANG_GUARD_SECONDS
 
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, repo_root
+from fitlake.local.run_page import RunPage
 from fitlake.tables import setup_objects
 
 pytestmark = pytest.mark.integration
@@ -125,6 +126,15 @@ def test_produce_lands_a_set_then_run_shows_progress_and_one_summary_table(tmp_p
     total = next(line for line in lines if line.startswith("total "))
     inserted = sum(table["inserted"] for table in summary["tables"].values())
     assert total.split()[1] == f"{inserted:,}"
+    # The run page: the driver, its setup children, then one child per layer, each with its layer's summary.
+    page = RunPage.read(summary_file.parent)
+    names = ["05_driver", "01-01_schemas_and_tables", "02-02_history_loader", "03-02_bronze", "04-03_silver"]
+    assert [row.name for row in page.rows] == [*names, "05-04_gold"]
+    assert all(row.state == "SUCCESS" for row in page.rows) and page.state == "SUCCESS"
+    layers = [json.loads(row.exit_value) for row in page.rows[3:]]
+    assert [layer["layers"] for layer in layers] == [["bronze"], ["silver"], ["gold"]]
+    assert {table: counts for layer in layers for table, counts in layer["tables"].items()} == summary["tables"]
+    assert json.loads(page.rows[0].exit_value) == summary
 
 
 def test_db_load_then_extract_lands_each_row_once_through_the_cli(tmp_path):
