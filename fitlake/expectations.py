@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -27,6 +27,7 @@ SILVER_QUARANTINE = "silver.quarantine"
 # summation order, and a rounded minute count is a decimal the expected side wrote as a shortest float text.
 # Timestamps, dates, whole numbers and text are compared exactly.
 DOUBLE_DECIMALS = 9
+EXACT_TIMESTAMP = "yyyy-MM-dd HH:mm:ss.SSSSSS"
 EXAMPLES = 5
 
 
@@ -107,7 +108,8 @@ def _same(expected: Any, actual: str | None) -> bool:
 @dataclass(frozen=True)
 class TableComparison:
     """One table against its expected rows, compared as multisets: rows expected and found, rows missing from
-    the table and extra in it (each counted with its multiplicity), and a few of each (sorted)."""
+    the table and extra in it (each counted with its multiplicity), and a few of each (as compared: doubles
+    rounded, timestamps as UTC text to the microsecond; sorted by their JSON text)."""
 
     table: str
     expected_rows: int
@@ -145,62 +147,89 @@ def compare_tables(
     spark: SparkSession, config: PipelineConfig, expected: dict[str, ExpectedTable]
 ) -> list[TableComparison]:
     """Each table of ``expected`` in the environment against its expected rows, in name order."""
-    comparisons = []
-    for name, table in sorted(expected.items()):
+    frames = {}
+    for name, table in expected.items():
         actual = _table(spark, config, name)
-        comparisons.append(compare(name, expected_frame(spark, table, actual.schema), actual))
-    return comparisons
+        frames[name] = (expected_frame(spark, table, actual.schema), actual)
+    return compare(frames)
+
+
+def not_compared_in_full(manifest: dict[str, Any], expected: dict[str, ExpectedTable]) -> dict[str, Any]:
+    """The manifest less the counts and values of the tables ``expected`` holds in full (the bronze counts)."""
+    tables = {name: count for name, count in manifest.get("tables", {}).items() if name not in expected}
+    values = [value for value in manifest.get("values", []) if value["table"] not in expected]
+    return {**manifest, "tables": tables, "values": values}
 
 
 def expected_frame(spark: SparkSession, table: ExpectedTable, schema: T.StructType) -> DataFrame:
     """The expected rows as a DataFrame of ``schema``'s types: each value goes in as text (a timestamp's UTC
-    text, a double's shortest round-trip text) and is cast, so nothing depends on Python's time zone."""
+    text, a double's shortest round-trip text) and is cast, so nothing depends on Python's time zone.
+
+    The rows travel as one JSON literal, parsed in the JVM: ``createDataFrame`` on Python rows costs
+    seconds per table on a small machine, a literal next to nothing.
+    """
     types = {field.name: field.dataType for field in schema.fields}
-    as_text = T.StructType([T.StructField(column, T.StringType()) for column in table.columns])
-    rows = [tuple(None if v is None else _text(v) for v in row) for row in table.rows]
-    frame = spark.createDataFrame(rows, as_text)
-    return frame.select(*[F.col(column).cast(types[column]).alias(column) for column in table.columns])
+    text = json.dumps([[None if v is None else _text(v) for v in row] for row in table.rows])
+    rows = spark.range(1).select(F.explode(F.from_json(F.lit(text), "ARRAY<ARRAY<STRING>>")).alias("_r"))
+    return rows.select(*[F.col("_r")[i].cast(types[c]).alias(c) for i, c in enumerate(table.columns)])
 
 
 def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def compare(table: str, expected: DataFrame, actual: DataFrame, examples: int = EXAMPLES) -> TableComparison:
-    """``actual`` against ``expected`` on ``expected``'s columns, as multisets (a duplicate row is extra), with
-    doubles rounded to ``DOUBLE_DECIMALS``; one Spark job."""
-    columns = expected.columns
+def compare(frames: dict[str, tuple[DataFrame, DataFrame]], examples: int = EXAMPLES) -> list[TableComparison]:
+    """Each table's actual rows against its expected rows (``{table: (expected, actual)}``), in name order.
+
+    Compared as multisets (a duplicate row is extra) on the expected frame's columns, each row as its JSON
+    text: doubles rounded to ``DOUBLE_DECIMALS``, timestamps to the microsecond, everything else as it is.
+    One Spark job for all the tables, not one per table.
+    """
+    rows = None
+    for name, (expected, actual) in frames.items():
+        both = _as_json(name, expected, expected.columns, -1).unionByName(_as_json(name, actual, expected.columns, 1))
+        rows = both if rows is None else rows.unionByName(both)
     side = F.col("_side")
-    both = (
-        _normalized(expected, columns)
-        .withColumn("_side", F.lit(-1))
-        .unionByName(_normalized(actual, columns).withColumn("_side", F.lit(1)))
+    counted = rows.groupBy("_table", "_row").agg(
+        F.count_if(side < 0).alias("_expected"), F.count_if(side > 0).alias("_actual")
     )
-    counted = both.groupBy(*columns).agg(F.count_if(side < 0).alias("_expected"), F.count_if(side > 0).alias("_actual"))
     short = F.col("_expected") - F.col("_actual")
-    row = F.struct(*columns)
-    totals = counted.agg(
-        F.sum("_expected").alias("expected"),
-        F.sum("_actual").alias("actual"),
-        F.sum(F.greatest(short, F.lit(0))).alias("missing"),
-        F.sum(F.greatest(-short, F.lit(0))).alias("extra"),
-        F.slice(F.sort_array(F.collect_list(F.when(short > 0, row))), 1, examples).alias("missing_examples"),
-        F.slice(F.sort_array(F.collect_list(F.when(short < 0, row))), 1, examples).alias("extra_examples"),
-    ).first()
+    found = {
+        row["_table"]: row
+        for row in counted.groupBy("_table")
+        .agg(
+            F.sum("_expected").alias("expected"),
+            F.sum("_actual").alias("actual"),
+            F.sum(F.greatest(short, F.lit(0))).alias("missing"),
+            F.sum(F.greatest(-short, F.lit(0))).alias("extra"),
+            F.slice(F.sort_array(F.collect_list(F.when(short > 0, F.col("_row")))), 1, examples).alias("missing_rows"),
+            F.slice(F.sort_array(F.collect_list(F.when(short < 0, F.col("_row")))), 1, examples).alias("extra_rows"),
+        )
+        .collect()
+    }
+    return [_comparison(name, found.get(name)) for name in sorted(frames)]
+
+
+def _comparison(table: str, row: Row | None) -> TableComparison:
+    if row is None:  # neither side has a row
+        return TableComparison(table, 0, 0, 0, 0)
     return TableComparison(
         table,
-        totals["expected"] or 0,
-        totals["actual"] or 0,
-        totals["missing"] or 0,
-        totals["extra"] or 0,
-        tuple(r.asDict() for r in totals["missing_examples"]),
-        tuple(r.asDict() for r in totals["extra_examples"]),
+        row["expected"],
+        row["actual"],
+        row["missing"],
+        row["extra"],
+        tuple(json.loads(text) for text in row["missing_rows"]),
+        tuple(json.loads(text) for text in row["extra_rows"]),
     )
 
 
-def _normalized(df: DataFrame, columns: list[str]) -> DataFrame:
+def _as_json(table: str, df: DataFrame, columns: list[str], side: int) -> DataFrame:
+    """``df``'s ``columns`` as one JSON text per row, tagged with the table and the side (-1 expected, 1 actual)."""
     types = {field.name: field.dataType for field in df.schema.fields}
     rounded = (T.DoubleType, T.FloatType)
-    return df.select(
-        *[F.round(F.col(c), DOUBLE_DECIMALS).alias(c) if isinstance(types[c], rounded) else F.col(c) for c in columns]
-    )
+    values = [
+        F.round(F.col(c), DOUBLE_DECIMALS).alias(c) if isinstance(types[c], rounded) else F.col(c) for c in columns
+    ]
+    text = F.to_json(F.struct(*values), {"timestampFormat": EXACT_TIMESTAMP, "ignoreNullFields": "false"})
+    return df.select(F.lit(table).alias("_table"), text.alias("_row"), F.lit(side).alias("_side"))
