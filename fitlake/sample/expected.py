@@ -102,12 +102,14 @@ class Expected:
     users: dict[int, Registration] = field(default_factory=dict)
     gym_logs: dict[tuple[str, int, int], int] = field(default_factory=dict)
     profiles: dict[int, ProfileEvent] = field(default_factory=dict)
+    deletes: dict[int, int] = field(default_factory=dict)
     heart_rate: dict[tuple[int, int], float] = field(default_factory=dict)
     workouts: dict[tuple[int, int], WorkoutEvent] = field(default_factory=dict)
     completed: dict[WorkoutKey, tuple[int, int]] = field(default_factory=dict)
-    workout_bpm: dict[WorkoutKey, list[float]] = field(default_factory=dict)
+    workout_bpm: dict[WorkoutKey, list[tuple[int, float]]] = field(default_factory=dict)
+    """Per completed workout: its readings as (time, heartrate), in time order."""
     age_bins: dict[int, str] = field(default_factory=dict)
-    date_rows: int = 0
+    dates: list[DateRow] = field(default_factory=list)
     bpm_summary: dict[WorkoutKey, BpmSummary] = field(default_factory=dict)
     gym_summary: dict[WorkoutKey, list[GymSummary]] = field(default_factory=dict)
 
@@ -122,7 +124,7 @@ class Expected:
             "silver.completed_workouts": len(self.completed),
             "silver.workout_bpm": sum(len(r) for r in self.workout_bpm.values()),
             "silver.user_bins": len(self.age_bins),
-            "silver.date_lookup": self.date_rows,
+            "silver.date_lookup": len(self.dates),
             "gold.workout_bpm_summary": len(self.bpm_summary),
             "gold.gym_summary": sum(len(rows) for rows in self.gym_summary.values()),
         }
@@ -161,15 +163,16 @@ def expected_state(sample: Sample, upto_set: int) -> Expected:
             state.heart_rate.setdefault((record.device_id, record.time), record.heartrate)
         elif isinstance(record, WorkoutEvent):
             state.workouts.setdefault((record.user_id, record.timestamp), record)
-    state.profiles = _profiles([r for r in records if isinstance(r, ProfileEvent)])
+    events = [r for r in records if isinstance(r, ProfileEvent)]
+    state.profiles, state.deletes = _profiles(events), _deletes(events)
     state.completed = _completed(list(state.workouts.values()), spec.max_workout_seconds)
     state.workout_bpm = _workout_bpm(state)
     state.age_bins = {user_id: age_bin(age_on(e.profile.dob, spec.as_of)) for user_id, e in state.profiles.items()}
-    state.date_rows = sum(isinstance(r, DateRow) for r in records)
+    state.dates = [r for r in records if isinstance(r, DateRow)]
     state.bpm_summary = {
-        key: BpmSummary(min(bpm), math.fsum(bpm) / len(bpm), max(bpm), len(bpm))
-        for key, bpm in state.workout_bpm.items()
-        if bpm and key[0] in state.age_bins
+        key: _bpm_summary([heartrate for _time, heartrate in readings])
+        for key, readings in state.workout_bpm.items()
+        if readings and key[0] in state.age_bins
     }
     state.gym_summary = _gym_summary(state)
     return state
@@ -179,13 +182,26 @@ def _well_formed(landed: list, source: str) -> int:
     return sum(1 for item in landed if item.source == source and not isinstance(item.record, BadLine))
 
 
-def _profiles(events: list[ProfileEvent]) -> dict[int, ProfileEvent]:
-    latest: dict[int, ProfileEvent] = {}
+def _bpm_summary(bpm: list[float]) -> BpmSummary:
+    return BpmSummary(min(bpm), math.fsum(bpm) / len(bpm), max(bpm), len(bpm))
+
+
+def _deletes(events: list[ProfileEvent]) -> dict[int, int]:
+    """The tombstones: the latest delete per user."""
     deleted_at: dict[int, int] = {}
     for event in events:
         if event.update_type == DELETE:
             deleted_at[event.user_id] = max(event.timestamp, deleted_at.get(event.user_id, event.timestamp))
-        elif event.user_id not in latest or event.timestamp > latest[event.user_id].timestamp:
+    return dict(sorted(deleted_at.items()))
+
+
+def _profiles(events: list[ProfileEvent]) -> dict[int, ProfileEvent]:
+    latest: dict[int, ProfileEvent] = {}
+    deleted_at = _deletes(events)
+    for event in events:
+        if event.update_type != DELETE and (
+            event.user_id not in latest or event.timestamp > latest[event.user_id].timestamp
+        ):
             latest[event.user_id] = event
     return {
         user_id: event
@@ -210,7 +226,7 @@ def _completed(events: list[WorkoutEvent], max_seconds: int) -> dict[WorkoutKey,
     }
 
 
-def _workout_bpm(state: Expected) -> dict[WorkoutKey, list[float]]:
+def _workout_bpm(state: Expected) -> dict[WorkoutKey, list[tuple[int, float]]]:
     by_device: dict[int, list[tuple[int, float]]] = {}
     for (device_id, time), heartrate in sorted(state.heart_rate.items()):
         if heartrate > 0:
@@ -219,7 +235,7 @@ def _workout_bpm(state: Expected) -> dict[WorkoutKey, list[float]]:
     for key, (start, end) in state.completed.items():
         user = state.users.get(key[0])
         readings = by_device.get(user.device_id, []) if user else []
-        result[key] = [heartrate for time, heartrate in readings if start < time <= end]
+        result[key] = [(time, heartrate) for time, heartrate in readings if start < time <= end]
     return result
 
 

@@ -1,8 +1,10 @@
 """Generate the sample landing data and its ground-truth manifests.
 
-``generate(SampleSpec(), out)`` writes ``out/set1/``, ``out/set2/`` (the landing format the pipeline reads)
-and ``out/manifest_set1.json``, ``out/manifest_set2.json`` (what the pipeline's tables must hold after set 1,
-and after sets 1 and 2). Pure standard library and seeded: the same spec always gives the same bytes.
+``generate(SampleSpec(), out)`` writes ``out/set1/``, ``out/set2/`` (the landing format the pipeline reads),
+``out/manifest_set1.json``, ``out/manifest_set2.json`` (what the pipeline's tables must hold after set 1, and
+after sets 1 and 2: row counts and a few values) and ``out/expected_set1/``, ``out/expected_set2/`` (every
+silver and gold table's full rows then). Pure standard library and seeded: the same spec always gives the
+same bytes.
 
 Command line::
 
@@ -25,6 +27,7 @@ from fitlake.sample.feed import build_feed
 from fitlake.sample.landing import write_set
 from fitlake.sample.manifest import build_manifest
 from fitlake.sample.model import Sample
+from fitlake.sample.rows import expected_dir, expected_tables, write_expected
 from fitlake.sample.spec import SETS, SampleSpec
 from fitlake.sample.world import build_world
 
@@ -37,9 +40,11 @@ def build_sample(spec: SampleSpec) -> Sample:
 
 
 def generate(spec: SampleSpec, out_dir: Path) -> dict[int, Path]:
-    """Write both sets and both manifests under ``out_dir``; return ``{set number: set folder}``.
+    """Write both sets, both manifests and both sets' expected rows under ``out_dir``; return ``{set number: set
+    folder}``.
 
-    Existing ``set<N>/`` folders under ``out_dir`` are replaced, so no file of an earlier run lingers.
+    Existing ``set<N>/`` and ``expected_set<N>/`` folders under ``out_dir`` are replaced, so no file of an
+    earlier run lingers.
     """
     out_dir = Path(out_dir)
     sample = build_sample(spec)
@@ -51,6 +56,7 @@ def generate(spec: SampleSpec, out_dir: Path) -> dict[int, Path]:
         write_set([item for item in sample.feed if item.set_no == set_no], folder)
         manifest = json.dumps(build_manifest(sample, set_no), indent=2) + "\n"
         (out_dir / f"manifest_set{set_no}.json").write_text(manifest, encoding="utf-8", newline="")
+        write_expected(expected_tables(sample, set_no), expected_dir(out_dir, set_no))
         folders[set_no] = folder
     return folders
 

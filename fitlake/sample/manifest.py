@@ -8,16 +8,17 @@
      "values": [{"table": ..., "where": {column: value, ...}, "column": ..., "expected": ...,
                  "tolerance": 1e-9 (avg_bpm only)}, ...]}
 
-The rules behind the numbers are in ``fitlake.sample.expected``.
+The rules behind the numbers are in ``fitlake.sample.expected``; every silver and gold table's full rows lie
+beside the manifest (``fitlake.sample.rows``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timezone
 
 from fitlake.sample.expected import Expected, expected_state
 from fitlake.sample.model import Sample, Workout
+from fitlake.sample.rows import utc_text
 
 AVG_BPM_TOLERANCE = 1e-9
 NOTES = {
@@ -25,10 +26,6 @@ NOTES = {
     "timestamps": "login and logout values (in 'where' and 'expected') are UTC timestamps as 'yyyy-MM-dd HH:mm:ss'",
     "tolerance": "an entry with 'tolerance' matches when abs(actual - expected) <= tolerance; others exactly",
 }
-
-
-def utc_text(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def build_manifest(sample: Sample, upto_set: int) -> dict:

@@ -1,8 +1,8 @@
-"""A fresh lake for in-process pipeline runs, and snapshots of its silver and gold tables to compare.
+"""A fresh lake for in-process pipeline runs, and the check that its silver and gold tables hold exactly the
+rows the generator expects after a shipped set.
 
-The tests of other source paths (the database extract, Kafka) prove themselves against the file mode:
-the same sample sets through the landing zone as files give the reference snapshot
-(``file_mode_tables`` in conftest.py), and each other path must produce an equal one.
+Every source path (files, the database extract, Kafka) proves itself against the generator's ground truth
+(``fitlake/sample/data/expected_set<N>/``), the comparison the test notebook makes, after each run.
 """
 
 from __future__ import annotations
@@ -15,27 +15,22 @@ from pyspark.sql import SparkSession
 
 from fitlake import pipeline
 from fitlake.config import PipelineConfig, load_config
-from fitlake.expectations import load_manifest
+from fitlake.expectations import compare_tables, expected_over_kafka, load_expected, load_manifest
 from fitlake.pipeline.history import load_date_lookup
 from fitlake.producer import set_files
 from fitlake.sample.generator import shipped_sets_dir
-from fitlake.tables import GOLD, SCHEMAS, SILVER, TABLES, create_all
+from fitlake.tables import SCHEMAS, create_all
 
 AS_OF = load_manifest(shipped_sets_dir() / "manifest_set1.json")["age_as_of"]
 SETS = ("set1", "set2")
-
-# Columns that say when or from where a row was loaded, not what it holds: they differ between runs.
-_LOAD_COLUMNS = {"load_time", "source_file"}
-# Quarantine rows are compared on what was wrong, not on the position a source gave the record.
-_QUARANTINE_COLUMNS = ("source", "raw", "reason")
-
-Snapshot = dict[str, list[tuple]]
+CALENDAR = "date_lookup"
 
 
-def fresh_lake(spark: SparkSession, root: Path, **overrides: object) -> PipelineConfig:
+def fresh_lake(spark: SparkSession, root: Path, calendar_of: str | None = None, **overrides: object) -> PipelineConfig:
     """Drop every table and give a config whose landing zone and checkpoints live under ``root``.
 
-    The calendar is loaded as history (generated) before any stream runs, as the driver's setup does.
+    The calendar is loaded as history before any stream runs, as the driver's setup does: the shipped set
+    ``calendar_of``'s (as the demo lands set 1 before the driver starts), or else the generated one.
     """
     for schema in SCHEMAS:
         spark.sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
@@ -49,6 +44,8 @@ def fresh_lake(spark: SparkSession, root: Path, **overrides: object) -> Pipeline
     for folder in pipeline.landing_folders(config):
         Path(folder.removeprefix("file:")).mkdir(parents=True, exist_ok=True)
     create_all(spark, config)
+    if calendar_of is not None:
+        land(config, calendar_of, (CALENDAR,))
     load_date_lookup(spark, config)
     return config
 
@@ -62,36 +59,10 @@ def land(config: PipelineConfig, set_name: str, sources: tuple[str, ...] | None 
             shutil.copy(path, landing / source / path.name)
 
 
-def snapshot(spark: SparkSession, config: PipelineConfig) -> Snapshot:
-    """Every silver and gold table (and the gym_summary view) as sorted rows, without load columns."""
-    names = [f"{spec.schema}.{spec.name}" for spec in TABLES if spec.schema in (SILVER, GOLD)]
-    tables: Snapshot = {}
-    for name in [*names, f"{GOLD}.gym_summary"]:
-        df = spark.table(config.table(*name.split(".")))
-        if name.endswith(".quarantine"):
-            df = df.select(*_QUARANTINE_COLUMNS)
-        else:
-            df = df.select(*[c for c in df.columns if c not in _LOAD_COLUMNS])
-        tables[name] = sorted((tuple(row) for row in df.collect()), key=repr)
-    return tables
-
-
-def differences(expected: Snapshot, actual: Snapshot) -> dict[str, dict[str, list[tuple]]]:
-    """Per table that differs: the rows only in ``expected`` ("missing") and only in ``actual`` ("extra")."""
-    found = {}
-    for name in sorted(set(expected) | set(actual)):
-        want, got = expected.get(name, []), actual.get(name, [])
-        if want != got:
-            missing = [row for row in want if row not in got]
-            extra = [row for row in got if row not in want]
-            found[name] = {"missing": missing[:5], "extra": extra[:5], "counts": [(len(want), len(got))]}
-    return found
-
-
-def run_sets_as_files(spark: SparkSession, root: Path) -> Snapshot:
-    """The reference: each shipped set landed as files, then one batch run per set."""
-    config = fresh_lake(spark, root)
-    for set_name in SETS:
-        land(config, set_name)
-        pipeline.run(spark, config)
-    return snapshot(spark, config)
+def assert_as_expected(spark: SparkSession, config: PipelineConfig, upto_set: int) -> None:
+    """Every silver and gold table holds exactly the rows expected after shipped sets 1..``upto_set``."""
+    expected = load_expected(shipped_sets_dir(), upto_set)
+    if config.bronze_source == "kafka":
+        expected = expected_over_kafka(expected)
+    differing = [c for c in compare_tables(spark, config, expected) if not c.equal]
+    assert not differing, f"after set {upto_set}:\n" + "\n".join(map(str, differing))

@@ -19,7 +19,7 @@ from fitlake import platform
 from fitlake.config import PipelineConfig, load_config
 from fitlake.deployment.jobs import REVIEWED_JOBS, integration_test_job_name
 from fitlake.errors import NotebookCellError
-from fitlake.expectations import check, load_manifest
+from fitlake.expectations import check, compare_tables, load_expected, load_manifest, not_compared_in_full
 from fitlake.local.executor import NotebookRuntime
 from fitlake.local.layout import LocalLayout, repo_root
 from fitlake.local.run_page import RunPage
@@ -46,8 +46,11 @@ def test_demo_runs_the_integration_test_job_then_a_rerun_changes_nothing(tmp_pat
     rows = {cell[1].strip(): cell[2].strip() for cell in cells}
     assert {key: rows.get(key) for key in keys} == dict.fromkeys(keys, "SUCCESS")
     assert re.search(rf"^Job {name} \(run \d+\): SUCCESS in [\d.]+ s$", demo.stdout, re.MULTILINE), demo.stdout[-3000:]
-    assert "All 34 expectations hold after set 1." in demo.stdout  # 07_test's own verdicts
-    assert "All 35 expectations hold after set 2." in demo.stdout
+    # 07_test's own verdicts: bronze's row counts, then every silver and gold table in full, after each set.
+    assert "All 4 expectations hold after set 1." in demo.stdout
+    assert "All 4 expectations hold after set 2." in demo.stdout
+    assert demo.stdout.count("All 13 silver and gold tables hold exactly their expected rows.") == 2
+    assert "silver.heart_rate: 1845 rows expected, 1845 found: equal" in demo.stdout  # row counts, reported
     assert len([line for line in demo.stdout.splitlines() if line.startswith("Run record: ")]) == len(keys)
     assert "=== gold.gym_summary ===" in demo.stdout
     job_page_path = Path(demo.stdout.rstrip().splitlines()[-1].removeprefix("Job run page: "))  # the demo's last line
@@ -121,9 +124,9 @@ def test_continuous_mode_picks_up_each_set_as_it_lands_and_stops_cleanly(spark, 
     try:
         wait_for(lambda: len(spark.streams.active) >= len(FLOWS), "the start of every flow's stream", gone=driver_ended)
         produce(shipped_sets_dir() / "set1", landing, _local_copy, _local_move)
-        _wait_for_manifest(spark, config, "manifest_set1.json", driver_ended)
+        _wait_for_set(spark, config, 1, driver_ended)
         produce(shipped_sets_dir() / "set2", landing, _local_copy, _local_move)
-        _wait_for_manifest(spark, config, "manifest_set2.json", driver_ended)
+        _wait_for_set(spark, config, 2, driver_ended)
     finally:
         _stop(spark, driver)
     assert "error" not in outcome, outcome.get("error")
@@ -131,7 +134,7 @@ def test_continuous_mode_picks_up_each_set_as_it_lands_and_stops_cleanly(spark, 
     assert summary["mode"] == "continuous" and summary["stopped_by"] == "queries stopped"
 
     # The tables now hold sets 1 and 2, built by this test: the state the next step needs.
-    _the_test_notebook_names_table_expected_and_actual(spark, layout, tmp_path)
+    _the_test_notebook_names_what_differs(spark, layout, tmp_path)
 
 
 def _ended(driver: threading.Thread, outcome: dict) -> Callable[[], str | None]:
@@ -143,22 +146,25 @@ def _ended(driver: threading.Thread, outcome: dict) -> Callable[[], str | None]:
     return reason
 
 
-def _wait_for_manifest(
-    spark: SparkSession, config: PipelineConfig, manifest_name: str, driver_ended: Callable[[], str | None]
+def _wait_for_set(
+    spark: SparkSession, config: PipelineConfig, upto_set: int, driver_ended: Callable[[], str | None]
 ) -> None:
-    """Until the tables match the set's manifest (an event: the streams have caught up), checked every 5 s."""
-    manifest = load_manifest(shipped_sets_dir() / manifest_name)
-    mismatches: list = []
+    """Until the tables hold what sets 1..``upto_set`` must give, as the test notebook checks it (an event: the
+    streams have caught up): bronze's row counts, every silver and gold table in full; checked every 5 s."""
+    expected = load_expected(shipped_sets_dir(), upto_set)
+    manifest = not_compared_in_full(load_manifest(shipped_sets_dir() / f"manifest_set{upto_set}.json"), expected)
+    problems: list = []
 
-    def matches() -> bool:
-        mismatches[:] = check(spark, config, manifest)
-        return not mismatches
+    def holds() -> bool:
+        differing = [c for c in compare_tables(spark, config, expected) if not c.equal]
+        problems[:] = [*check(spark, config, manifest), *differing]
+        return not problems
 
     wait_for(
-        matches,
-        f"the tables' match with {manifest_name}",
+        holds,
+        f"the tables' match with the expected state after set {upto_set}",
         gone=driver_ended,
-        state=lambda: "\n".join(map(str, mismatches)),
+        state=lambda: "\n".join(map(str, problems)),
         poll_seconds=5,
     )
 
@@ -174,20 +180,30 @@ def _stop(spark: SparkSession, driver: threading.Thread) -> None:
     wait_for(driver_returned, "the driver's return once its streams are stopped", poll_seconds=1)
 
 
-def _the_test_notebook_names_table_expected_and_actual(
-    spark: SparkSession, layout: LocalLayout, tmp_path: Path
-) -> None:
-    """After sets 1 and 2, the test notebook fails on a manifest with one wrong row count, naming table, expected
-    and actual, and nothing else (every other expectation holds)."""
+def _the_test_notebook_names_what_differs(spark: SparkSession, layout: LocalLayout, tmp_path: Path) -> None:
+    """After sets 1 and 2, the test notebook fails on expected rows with one changed row and a manifest with one
+    wrong bronze row count: it names the table with the row it misses and the row it found instead, and the
+    count with its expected and actual value; nothing else (every other expectation holds)."""
     sets = tmp_path / "sets"
     shutil.copytree(shipped_sets_dir(), sets)
     manifest = json.loads((sets / "manifest_set2.json").read_text())
-    manifest["tables"]["silver.users"] += 1
+    manifest["tables"]["bronze.gym_logins_bz"] += 1
     (sets / "manifest_set2.json").write_text(json.dumps(manifest))
+    users = sets / "expected_set2" / "silver.users.jsonl"
+    header, first, *others = users.read_text().splitlines()
+    user_id, device_id, *_ = changed = json.loads(first)
+    changed[1] += 1  # another device than the one registered
+    users.write_text("\n".join([header, json.dumps(changed), *others]) + "\n")
     runtime = NotebookRuntime(spark, layout, echo=False)
     params = {"environment": "dev", "set": "2", "set_dir": str(sets), "age_as_of": AS_OF}
     with pytest.raises(NotebookCellError) as failure:
         runtime.run(NOTEBOOKS / "07_test.py", params)
-    expected = manifest["tables"]["silver.users"]
-    assert f"silver.users: row count: expected {expected}, actual {expected - 1}" in str(failure.value)
-    assert re.search(r"AssertionError: 1 of \d+ expectations failed", str(failure.value)), str(failure.value)
+    message = str(failure.value)
+    count = manifest["tables"]["bronze.gym_logins_bz"]
+    assert f"bronze.gym_logins_bz: row count: expected {count}, actual {count - 1}" in message
+    assert re.search(r"AssertionError: 1 of \d+ expectations failed", message), message
+    rows = 1 + len(others)
+    differs = f"1 of 13 tables differ from their expected rows:\nsilver.users: {rows} rows expected, {rows} found: "
+    assert differs + "1 missing, 1 extra" in message
+    assert f"  missing: {{'user_id': {user_id}, 'device_id': {device_id + 1}, " in message
+    assert f"  extra:   {{'user_id': {user_id}, 'device_id': {device_id}, " in message

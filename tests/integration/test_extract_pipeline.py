@@ -1,6 +1,6 @@
-"""The database path end to end: sample sets written to SQLite -> extract -> pipeline, against the file mode.
+"""The database path end to end: sample sets written to SQLite -> extract -> pipeline, against the expected rows.
 
-Both tests compare every silver and gold table with ``file_mode_tables`` (the same sets landed as files).
+Both tests compare every silver and gold table with the rows the generator expects after each set's run.
 The second also crashes the extract between a landed file and its saved mark, lets the pipeline ingest
 that file, and checks that the re-run neither loses nor re-delivers a row (landing files and bronze).
 """
@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from lake import SETS, differences, fresh_lake, land, snapshot
+from lake import SETS, assert_as_expected, fresh_lake, land
 
 from fitlake import pipeline
 from fitlake.config import PipelineConfig
@@ -53,24 +53,24 @@ def crash_when_confirming(monkeypatch: pytest.MonkeyPatch, source: str) -> None:
     monkeypatch.setattr(StateStore, "save", dying_save)
 
 
-def test_sets_through_the_database_give_the_file_modes_tables(spark, tmp_path, file_mode_tables):
-    config = fresh_lake(spark, tmp_path / "lake")
+def test_sets_through_the_database_give_the_expected_tables(spark, tmp_path):
+    config = fresh_lake(spark, tmp_path / "lake", SETS[0])
     database = tmp_path / "source.sqlite"
     extract = load_extract_config(spark, "dev", jdbc_url=f"jdbc:sqlite:{database}")
     fs = LocalFs(tmp_path / "dbfs", tmp_path / "volumes", roots=(tmp_path,))
-    for set_name in SETS:
+    for upto_set, set_name in enumerate(SETS, start=1):
         load_set(database, shipped_sets_dir() / set_name)
         extract_all(spark, config, extract, fs, no_secrets)
         land(config, set_name, OTHER_SOURCES)
         pipeline.run(spark, config)
-    assert differences(file_mode_tables, snapshot(spark, config)) == {}
+        assert_as_expected(spark, config, upto_set)
     # The malformed registration came through the database unchanged, and bronze quarantined it.
     quarantine = spark.table(config.table("bronze", "quarantine")).where("source = 'registered_users_bz'")
     assert [row.raw for row in quarantine.collect()] == ["61750,190122,14:0a:94:d6:49:3c,2023-03-05T10:01:40Z"]
 
 
-def test_a_crash_between_file_and_mark_loses_and_duplicates_nothing(spark, tmp_path, monkeypatch, file_mode_tables):
-    config = fresh_lake(spark, tmp_path / "lake")
+def test_a_crash_between_file_and_mark_loses_and_duplicates_nothing(spark, tmp_path, monkeypatch):
+    config = fresh_lake(spark, tmp_path / "lake", SETS[0])
     database = tmp_path / "source.sqlite"
     extract = load_extract_config(spark, "dev", jdbc_url=f"jdbc:sqlite:{database}")
     fs = LocalFs(tmp_path / "dbfs", tmp_path / "volumes", roots=(tmp_path,))
@@ -87,6 +87,7 @@ def test_a_crash_between_file_and_mark_loses_and_duplicates_nothing(spark, tmp_p
     # The stream ingests the landed file before anyone re-runs the extract.
     land(config, "set1", OTHER_SOURCES)
     pipeline.run(spark, config)
+    assert_as_expected(spark, config, 1)
     # The claim deterministic names rest on: a file stream ingests a name once, even when it is written again.
     name = "gym_logins-start-20.csv"
     target, hidden = f"{config.landing_path('gym_logins')}/{name}", f"{config.landing_path('gym_logins')}/.{name}"
@@ -110,4 +111,4 @@ def test_a_crash_between_file_and_mark_loses_and_duplicates_nothing(spark, tmp_p
         for row in spark.table(config.table("bronze", "gym_logins_bz")).drop("load_time", "source_file").collect()
     ]
     assert len(bronze) == len(set(bronze)) == 12  # each landed row once: 7 of set 1, 5 new or changed in set 2
-    assert differences(file_mode_tables, snapshot(spark, config)) == {}
+    assert_as_expected(spark, config, 2)

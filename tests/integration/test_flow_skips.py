@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from lake import differences, fresh_lake, land, snapshot
+from lake import SETS, assert_as_expected, fresh_lake, land
 
 from fitlake import pipeline
 from fitlake.producer import SOURCES
@@ -40,9 +40,10 @@ def _checkpoint(config, name: str) -> Path:  # noqa: ANN001 - a PipelineConfig
 
 
 def _processed_lake(spark, root: Path):  # noqa: ANN001, ANN202 - the spark fixture; a config
-    config = fresh_lake(spark, root)
-    land(config, "set1")
+    config = fresh_lake(spark, root, SETS[0])
+    land(config, SETS[0])
     assert pipeline.run(spark, config).skipped == []  # a first run has no record: every flow runs
+    assert_as_expected(spark, config, 1)
     return config
 
 
@@ -55,16 +56,14 @@ def set1_lake(spark, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 
 
 def test_a_run_with_nothing_new_starts_no_query_and_changes_nothing(spark, set1_lake):
     config = set1_lake
-    before = snapshot(spark, config)
     again = pipeline.run(spark, config)
     assert again.skipped == ALL_FLOWS and again.flow_seconds == {}
     assert all(written == {"inserted": 0, "updated": 0, "deleted": 0} for written in again.tables.values())
-    assert differences(before, snapshot(spark, config)) == {}
+    assert_as_expected(spark, config, 1)  # as the set 1 lake was made: the tables are unchanged
 
 
 def test_a_batch_a_crash_left_uncommitted_is_replayed_once_not_skipped(spark, set1_lake):
     config = set1_lake
-    before = snapshot(spark, config)
     bronze_rows = spark.table(config.table(BRONZE, "kafka_multiplex_bz")).count()
     # A crash after a batch's writes but before its commit file: what the checkpoint then looks like.
     for name in (f"{BRONZE}.kafka_multiplex_bz", f"{SILVER}.heart_rate"):
@@ -75,13 +74,12 @@ def test_a_batch_a_crash_left_uncommitted_is_replayed_once_not_skipped(spark, se
     ran = _ran(pipeline.run(spark, config))
     assert {f"{BRONZE}.kafka_multiplex_bz", f"{SILVER}.heart_rate"} <= ran
     assert spark.table(config.table(BRONZE, "kafka_multiplex_bz")).count() == bronze_rows  # replayed, not doubled
-    assert differences(before, snapshot(spark, config)) == {}
+    assert_as_expected(spark, config, 1)
     assert pipeline.run(spark, config).skipped == ALL_FLOWS  # committed now: the next run skips again
 
 
 def test_a_replaced_checkpoint_is_not_taken_for_the_one_it_replaces(spark, set1_lake):
     config = set1_lake
-    before = snapshot(spark, config)
     gold = f"{GOLD}.workout_bpm_summary"
     checkpoint = _checkpoint(config, gold)
     record = (checkpoint / pipeline.seen.RECORD).read_bytes()
@@ -90,10 +88,10 @@ def test_a_replaced_checkpoint_is_not_taken_for_the_one_it_replaces(spark, set1_
     checkpoint.mkdir(exist_ok=True)
     (checkpoint / pipeline.seen.RECORD).write_bytes(record)  # the old record survives; the query id does not
     assert gold in _ran(pipeline.run(spark, config))  # a new query: it reads the change feed from the start
-    assert differences(before, snapshot(spark, config)) == {}
+    assert_as_expected(spark, config, 1)
 
 
-def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_path, file_mode_tables, capsys):
+def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_path, capsys):
     config = _processed_lake(spark, tmp_path)
     assert set(_written_per_batch(capsys.readouterr().out)) == set(ALL_FLOWS)  # a first run: every flow's batches
     land(config, "set2", sources=("gym_logins",))
@@ -113,5 +111,5 @@ def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_pat
     land(config, "set2", sources=tuple(source for source in SOURCES if source != "gym_logins"))
     ran = _ran(pipeline.run(spark, config))
     assert ran == set(ALL_FLOWS) - {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
-    # Landed in two parts, skipping in between, the lake ends equal to sets 1 and 2 landed whole and run.
-    assert differences(file_mode_tables, snapshot(spark, config)) == {}
+    # Landed in two parts, skipping in between, the lake ends holding what sets 1 and 2 must give.
+    assert_as_expected(spark, config, 2)

@@ -1,6 +1,7 @@
-"""The benchmark's DuckDB anchor (benchmarks/duckdb_tables.py) against the shipped sets' manifests.
+"""The benchmark's DuckDB anchor (benchmarks/duckdb_tables.py) against the shipped sets' manifests and full
+expected rows.
 
-The manifests come from the generator's ground truth, so the anchor is checked here independently of fitlake;
+Both come from the generator's ground truth, so the anchor is checked here independently of fitlake;
 the benchmark then checks fitlake against the anchor on its larger data. No Spark: a few seconds.
 """
 
@@ -10,6 +11,7 @@ import importlib.util
 import json
 import shutil
 import sys
+from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 
 from fitlake.producer import set_files
 from fitlake.sample import shipped_sets_dir
+from fitlake.sample.rows import expected_dir, read_expected
 
 ANCHOR_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "duckdb_tables.py"
 
@@ -67,6 +70,33 @@ def test_the_anchor_computes_what_the_manifest_expects(tmp_path: Path, upto_set:
             assert abs(actual - entry["expected"]) <= entry["tolerance"], entry
         else:
             assert actual == entry["expected"], entry
+
+
+def _comparable(row: tuple) -> tuple:
+    """A row as the expected rows write it: timestamps and dates as text (to the microsecond where there is one),
+    doubles rounded to the anchor's own comparison precision."""
+    return tuple(
+        value.isoformat(sep=" ") if isinstance(value, datetime)
+        else value.isoformat() if isinstance(value, date)
+        else round(value, anchor.DOUBLE_DECIMALS) if isinstance(value, float)
+        else value
+        for value in row
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("upto_set", [1, 2])
+def test_the_anchor_computes_the_expected_rows_in_full(tmp_path: Path, upto_set: int) -> None:
+    manifest = json.loads((shipped_sets_dir() / f"manifest_set{upto_set}.json").read_text())
+    _land(tmp_path, tuple(range(1, upto_set + 1)))
+    con = duckdb.connect()
+    anchor.recompute(con, tmp_path, date.fromisoformat(manifest["age_as_of"]), manifest["spec"]["max_workout_hours"])
+    expected = read_expected(expected_dir(shipped_sets_dir(), upto_set))
+    assert set(expected) - {t.name for t in anchor.TABLES} == {"silver.date_lookup"}  # the anchor's only gap
+    for table in anchor.TABLES:
+        want = expected[table.name]
+        columns = ", ".join(f'"{c}"' for c in want.columns)
+        found = con.execute(f'SELECT {columns} FROM "{table.name}"').fetchall()
+        assert Counter(map(_comparable, found)) == Counter(map(_comparable, want.rows)), table.name
 
 
 def test_compare_finds_a_changed_row_and_only_that_table(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from fitlake.sample.model import (
     Workout,
     WorkoutEvent,
 )
+from fitlake.sample.rows import expected_dir, read_expected
 from fitlake.sample.world import NO_STOP_READING_MINUTES, ROLES
 from fitlake.tables import TABLES
 
@@ -429,6 +430,35 @@ def test_manifest_format(out):
         # the tombstones the pipeline keeps for itself, plus the gym summary view.
         pipeline_tables = {f"{t.schema}.{t.name}" for t in TABLES if t.name != "user_deletes"}
         assert set(doc["tables"]) == pipeline_tables | {"gold.gym_summary"}
+
+
+@pytest.mark.parametrize("set_no", [1, 2])
+def test_expected_rows_hold_every_silver_and_gold_table_in_full(out, set_no):
+    tables = read_expected(expected_dir(out, set_no))
+    counts = manifest(out, set_no)["tables"]
+    ddl = {f"{t.schema}.{t.name}": t.columns for t in TABLES if t.schema in ("silver", "gold")}
+    assert set(tables) == set(ddl) | {"gold.gym_summary"}
+    for name, table in tables.items():
+        assert len(table.rows) == len(set(table.rows)) == counts.get(name, len(table.rows)), name
+        assert all(len(row) == len(table.columns) for row in table.rows), name
+        if name in ddl:  # the DDL's columns, in its order, less those that are not a function of the data
+            columns = [c.split()[0] for c in ddl[name].split(", ")]
+            assert list(table.columns) == [c for c in columns if c not in ("load_time", "reason")], name
+    assert tables["silver.user_deletes"].rows and tables["silver.quarantine"].rows
+
+
+def test_expected_rows_agree_with_the_manifest_values(out, sample):
+    tables = read_expected(expected_dir(out, 2))
+    late = sample.world.workout("late_readings")
+    summary = tables["gold.workout_bpm_summary"]
+    (row,) = [r for r in summary.rows if (r[2], r[0], r[1]) == late.key]
+    doc = manifest(out, 2)
+    for column in ("min_bpm", "avg_bpm", "max_bpm", "num_recordings"):
+        assert row[summary.columns.index(column)] == value(doc, "gold.workout_bpm_summary", column, workout_where(late))
+    # The profile's bins too, which the manifest's values never held: the user's latest profile.
+    user = late.user_id
+    (bins,) = [r for r in tables["silver.user_bins"].rows if r[0] == user]
+    assert row[3:7] == bins[1:5]
 
 
 def _readings_inside(workout: Workout) -> int:
