@@ -10,7 +10,9 @@ same template each time, and reported as median (min..max). Measured side by sid
 - ``increment``: ``fitlake run`` of one more landed increment onto the processed history;
 - ``no-op re-run``: ``fitlake run`` again with nothing new;
 - ``duckdb recompute``: the DuckDB anchor (``duckdb_tables.py``) computing every silver and gold table from scratch
-  from the same landing files (history and increment), what an incremental run is up against (goal 4).
+  from the same landing files (history and increment), what an incremental run is up against (goal 4);
+- ``continuous latency`` (once, after the last round, on the processed lake; ``latency.py``): a continuous run with
+  a 5 s trigger, small increments landed one at a time, seconds from landing to a gold commit, p50 and p95 (goal 5).
 
 Once per invocation (after the first round of runs, not timed) the equality check compares DuckDB's tables with
 fitlake's after the same data (fitlake's exported by ``export_tables.py``): if any table differs, the benchmark
@@ -44,6 +46,7 @@ import time
 from pathlib import Path
 
 import duckdb_tables
+import latency
 
 from fitlake.local.layout import DATA_ROOT_ENV_VAR
 from fitlake.producer import set_files
@@ -60,6 +63,8 @@ SIZES: dict[str, tuple[SampleSpec | None, SampleSpec | None]] = {
         SampleSpec(users=12, days=2, seed=12, start_date="2023-03-11", bpm_interval_seconds=2),
     ),
 }
+# Increments landed one at a time into a continuous run, per size (each waits for gold, then two quiet triggers).
+LANDINGS = {"small": 5, "1m": 10}
 FITLAKE = [sys.executable, "-m", "fitlake.cli"]
 PLAIN_PASS = Path(__file__).with_name("plain_pass.py")
 DUCKDB_TABLES = Path(__file__).with_name("duckdb_tables.py")
@@ -143,10 +148,11 @@ def prepare(lake: Lake, size: str, work: Path, log: Path) -> dict[str, int]:
 
 
 def measure(
-    size: str, repeat: int, work: Path, baseline: Path | None
-) -> tuple[dict, dict[str, int], list[duckdb_tables.Comparison]]:
-    """Times per figure, for this checkout ("fitlake") and, interleaved run by run, the baseline checkout; and
-    the equality check of DuckDB's tables against fitlake's, made once, after the first round."""
+    size: str, repeat: int, work: Path, baseline: Path | None, landings: int
+) -> tuple[dict, dict[str, int], list[duckdb_tables.Comparison], dict]:
+    """Times per figure, for this checkout ("fitlake") and, interleaved run by run, the baseline checkout; the
+    equality check of DuckDB's tables against fitlake's, made once, after the first round; and the continuous
+    latency, measured once on this checkout's lake as the last round left it (processed)."""
     log = work / "bench.log"
     lakes = {"fitlake": Lake(work / "fitlake")}
     if baseline is not None:
@@ -176,7 +182,10 @@ def measure(
                 figures.setdefault("duckdb recompute", []).append(lake.run(*anchor, log=log))
                 if not comparisons:
                     comparisons = check_anchor(lake, work, log)
-    return times, lines["fitlake"], comparisons
+    ours = lakes["fitlake"]
+    print("continuous latency: starting a continuous run on the processed lake", flush=True)
+    continuous = latency.measure(ours.env, ours.code, ours.root, work, work / "continuous.log", landings)
+    return times, lines["fitlake"], comparisons, continuous
 
 
 def check_anchor(lake: Lake, work: Path, log: Path) -> list[duckdb_tables.Comparison]:
@@ -200,7 +209,9 @@ def check_anchor(lake: Lake, work: Path, log: Path) -> list[duckdb_tables.Compar
     return comparisons
 
 
-def report(times: dict, size: str, lines: dict[str, int], comparisons: list[duckdb_tables.Comparison]) -> dict:
+def report(
+    times: dict, size: str, lines: dict[str, int], comparisons: list[duckdb_tables.Comparison], continuous: dict
+) -> dict:
     ours = times["fitlake"]
     base = times.get("baseline", {})
     medians = {name: statistics.median(values) for name, values in ours.items()}
@@ -232,11 +243,13 @@ def report(times: dict, size: str, lines: dict[str, int], comparisons: list[duck
     # Goal 4: an increment through fitlake (a cold run) against DuckDB recomputing every table from scratch.
     ratio = medians["increment"] / medians["duckdb recompute"]
     print(f"increment / duckdb recompute: {ratio:.2f} (goal 4: below 1 at 10 M history)")
+    latency.report(continuous)
     equal = {c.table: c.equal for c in comparisons}
     return {
         "size": size, "kafka_lines": lines, "cores": os.cpu_count(), "runs": times, "figures": rows,
         "increment_vs_duckdb_recompute": round(ratio, 2),
         "duckdb_anchor": {"gold_equal": all(v for k, v in equal.items() if k.startswith("gold.")), "tables": equal},
+        "continuous_latency": continuous,
     }  # fmt: skip
 
 
@@ -250,11 +263,16 @@ def main() -> None:
         "--baseline", type=Path, help="another fitlake checkout (say, a git worktree of an earlier commit) timed "
         "beside this one on the same runs, interleaved"
     )  # fmt: skip
+    parser.add_argument(
+        "--landings", type=int, help=f"increments landed into the continuous run (default per size: {LANDINGS})"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fitlake-bench-"))
     try:
-        times, lines, comparisons = measure(args.size, args.repeat, work, args.baseline)
-        result = report(times, args.size, lines, comparisons)
+        times, lines, comparisons, continuous = measure(
+            args.size, args.repeat, work, args.baseline, args.landings or LANDINGS[args.size]
+        )
+        result = report(times, args.size, lines, comparisons, continuous)
         target = args.json or work.with_name(f"{work.name}.json")
         target.write_text(json.dumps(result, indent=2) + "\n")
         print(f"\nFigures written to {target}")
