@@ -55,6 +55,7 @@ test: setup test-tools
 ## stops when DuckDB's tables differ from fitlake's. The bench extra (DuckDB) is installed here only.
 BENCH_SIZE   ?= small
 BENCH_REPEAT ?= 3
+BENCH_LANDINGS ?=
 BENCH_STAMP  := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(STAMP)
@@ -62,7 +63,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 bench: setup $(BENCH_STAMP)
-	$(BIN)/python benchmarks/bench.py --size $(BENCH_SIZE) --repeat $(BENCH_REPEAT)
+	$(BIN)/python benchmarks/bench.py --size $(BENCH_SIZE) --repeat $(BENCH_REPEAT) $(if $(BENCH_LANDINGS),--landings $(BENCH_LANDINGS))
 
 lint: setup
 	$(BIN)/ruff check .
