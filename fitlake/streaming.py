@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.streaming import StreamingQuery
 
-from fitlake import platform
+from fitlake import crash_points, platform
 from fitlake.transforms.bronze import STRICT_JSON
 
 BATCH = "batch"
@@ -198,7 +198,7 @@ def merge_stream(stream: DataFrame, target: StreamTarget, spec: MergeSpec) -> St
     def upsert(batch: DataFrame, _batch_id: int) -> None:
         merge_into(batch.sparkSession, batch, target.table, spec)
 
-    return _start(stream.writeStream.foreachBatch(upsert), target)
+    return for_each_batch(stream, target, upsert)
 
 
 def append_stream(stream: DataFrame, target: StreamTarget) -> StreamingQuery:
@@ -492,8 +492,18 @@ def append_once(batch: DataFrame, table: str, app_id: str, batch_id: int, *, ski
 
 
 def for_each_batch(stream: DataFrame, target: StreamTarget, handler) -> StreamingQuery:  # noqa: ANN001
-    """Start ``stream`` with ``handler(batch_df, batch_id)`` per micro-batch."""
-    return _start(stream.writeStream.foreachBatch(handler), target)
+    """Start ``stream`` with ``handler(batch_df, batch_id)`` per micro-batch.
+
+    After the handler's writes, and before Spark commits the batch, a test may crash the batch there
+    (``fitlake.crash_points``): the moment that makes a restart replay a batch already in the tables.
+    """
+    flow = target.query_name or target.table
+
+    def handle(batch: DataFrame, batch_id: int) -> None:
+        handler(batch, batch_id)
+        crash_points.after_batch(flow, batch_id)
+
+    return _start(stream.writeStream.foreachBatch(handle), target)
 
 
 def read_json_files(spark: SparkSession, path: str, schema: str, max_files_per_trigger: int | None = None) -> DataFrame:
