@@ -7,7 +7,8 @@ the restart replays it. These points put a run into that state on purpose, so te
 can prove the replay changes nothing.
 
 Off unless ``FITLAKE_CRASH_AFTER_BATCH`` names flows (``silver.users,gold.workout_bpm_summary``, or ``*`` for
-every flow). Then, after a named flow's handler returns, the point acts per ``FITLAKE_CRASH_MODE``:
+every flow), each at every batch or at one (``bronze.kafka_multiplex_bz@2``). Then, after a named flow's handler
+returns, the point acts per ``FITLAKE_CRASH_MODE``:
 
 - ``raise`` (the default): raise ``CrashPointError``. Spark fails the query without committing the batch,
   as a crash would leave it, and an in-process test can go on with a restart.
@@ -40,8 +41,8 @@ def after_batch(flow: str, batch_id: int) -> None:
     named = os.environ.get(CRASH_AFTER_BATCH, "")
     if not named:
         return
-    flows = {name.strip() for name in named.split(",")}
-    if flow not in flows and EVERY_FLOW not in flows:
+    points = {name.strip() for name in named.split(",")}
+    if not points & {flow, f"{flow}@{batch_id}", EVERY_FLOW}:
         return
     mode = os.environ.get(CRASH_MODE, RAISE)
     if mode == KILL:

@@ -1,4 +1,4 @@
-"""Kafka mode against a real local broker: the tables the generator expects, exactly once across a stop mid-way.
+"""Kafka mode against a real local broker: the tables the generator expects, exactly once across a crash mid-way.
 
 Registrations and gym sessions still arrive as files (the database extract's path); the Kafka records are
 published to the broker by the producer and read by bronze's Kafka source.
@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 from lake import SETS, assert_as_expected, fresh_lake, land
+from pyspark.errors import StreamingQueryException
 from pyspark.sql import functions as F
 
-from fitlake import pipeline
+from fitlake import crash_points, pipeline
 from fitlake.kafka.producer import publish_set
 from fitlake.kafka.settings import KafkaSettings, credentials, python_client_config
 from fitlake.local.secrets import EnvSecrets, Redactor, secret_env_var
 from fitlake.pipeline import bronze as bronze_flows
 from fitlake.sample.generator import shipped_sets_dir
-from fitlake.streaming import CONTINUOUS, Trigger
+from fitlake.streaming import BATCH, Trigger
 
 pytestmark = pytest.mark.integration
 
@@ -58,32 +59,29 @@ def test_kafka_mode_gives_the_expected_silver_and_gold(spark, kafka_topics, tmp_
     assert spark.table(config.table("bronze", "quarantine")).where("source = 'kafka_multiplex_bz'").count() == 0
 
 
-def test_a_stream_stopped_mid_way_resumes_without_duplicates(spark, kafka_topics, tmp_path):
-    """Stopped after a few small micro-batches, the last one's commit lost as in a crash: the restart replays it
-    from the checkpointed offsets and Delta's idempotent append writes nothing twice."""
+def test_a_batch_crashed_after_its_append_is_replayed_from_the_checkpointed_offsets(
+    spark, kafka_topics, tmp_path, monkeypatch
+):
+    """Exactly once from the topics: the third micro-batch crashes after its Delta append and before its
+    checkpoint commit (a crash point); the restart replays that batch from the offsets it had planned (the
+    Kafka flow's own replay path, taken every time here) and Delta's idempotent append writes nothing twice."""
     config = _kafka_lake(spark, tmp_path, kafka_topics, max_offsets_per_trigger=200)
     published = _publish(kafka_topics, "set1")
     table = config.table("bronze", "kafka_multiplex_bz")
     flow = next(flow for flow in bronze_flows.FLOWS if flow.name == "bronze.kafka_multiplex_bz")
 
-    query = flow.start(spark, config, Trigger(CONTINUOUS, "0 seconds"))
-    try:
-        while (query.lastProgress or {}).get("batchId", -1) < 2 and query.isActive:
-            query.awaitTermination(0.5)
-    finally:
-        query.stop()  # interrupts the batch in flight, if any: its Delta commit happened entirely or not at all
-    partial = spark.table(table).count()
-    assert 0 < partial < published  # really stopped mid-way
-
+    monkeypatch.setenv(crash_points.CRASH_AFTER_BATCH, f"{flow.name}@2")
+    query = flow.start(spark, config, Trigger(BATCH))
+    with pytest.raises(StreamingQueryException, match=f"crash point: {flow.name} batch 2"):
+        query.awaitTermination()
+    monkeypatch.delenv(crash_points.CRASH_AFTER_BATCH)
+    assert 0 < spark.table(table).count() < published  # really stopped mid-way, batch 2's rows written
     checkpoint = tmp_path / "checkpoints" / "bronze" / "kafka_multiplex_bz_from_kafka"
-    offsets, commits = (_batch_ids(checkpoint / name) for name in ("offsets", "commits"))
-    if max(offsets) == max(commits):
-        # Stopped between batches: lose the last commit, as if the process died after the batch's Delta commit
-        # and before the stream's own, so the restart must replay a batch that is already in the table.
-        (checkpoint / "commits" / str(max(commits))).unlink()
-        (checkpoint / "commits" / f".{max(commits)}.crc").unlink(missing_ok=True)
+    assert (max(_batch_ids(checkpoint / "offsets")), max(_batch_ids(checkpoint / "commits"))) == (2, 1)
+    planned = (checkpoint / "offsets" / "2").read_text()
 
     pipeline.run(spark, config, layers=["bronze"])
+    assert (checkpoint / "offsets" / "2").read_text() == planned  # batch 2 was replayed, not planned anew
     assert not (set(_batch_ids(checkpoint / "offsets")) - set(_batch_ids(checkpoint / "commits")))
     bronze = spark.table(table)
     assert bronze.count() == published

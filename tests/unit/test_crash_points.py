@@ -17,11 +17,11 @@ from fitlake.errors import FitlakeError
 def test_unset_or_aimed_at_another_flow_does_nothing(monkeypatch):
     monkeypatch.delenv(crash_points.CRASH_AFTER_BATCH, raising=False)
     crash_points.after_batch("silver.users", 3)
-    monkeypatch.setenv(crash_points.CRASH_AFTER_BATCH, "silver.gym_logs, gold.workout_bpm_summary")
+    monkeypatch.setenv(crash_points.CRASH_AFTER_BATCH, "silver.gym_logs, gold.workout_bpm_summary, silver.users@2")
     crash_points.after_batch("silver.users", 3)
 
 
-@pytest.mark.parametrize("named", ["silver.users", "bronze.gym_logins_bz, silver.users", "*"])
+@pytest.mark.parametrize("named", ["silver.users", "bronze.gym_logins_bz, silver.users", "silver.users@3", "*"])
 def test_a_named_flow_raises_by_default_naming_the_flow_and_batch(monkeypatch, named):
     monkeypatch.setenv(crash_points.CRASH_AFTER_BATCH, named)
     monkeypatch.delenv(crash_points.CRASH_MODE, raising=False)
