@@ -104,6 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("-n", "--limit", type=int, default=20, help="how many runs (default 20)")
     _add_common(runs)
 
+    chaos = commands.add_parser(
+        "chaos", help="SIGKILL the driver at crash points and random moments, restart, compare with a clean run"
+    )
+    chaos.add_argument("work", help="work folder: the reference and chaos lakes, their run logs, report.json")
+    chaos.add_argument("--mode", default="batch", choices=("batch", "continuous"))
+    chaos.add_argument("--kills", type=int, default=4, help="random kills, spread over the sets (default 4)")
+    chaos.add_argument(
+        "--points", default="", help="flows to kill at their crash point, comma-separated, or 'all' (default none)"
+    )
+    chaos.add_argument("--seed", type=int, default=1, help="seed of the random kill moments (default 1)")
+    chaos.add_argument("--set-dir", default="", help="folder of generated sets (default: the shipped ones)")
+
     deps = commands.add_parser("jars", help="resolve and cache the JVM packages (Spark's, the Kafka broker's)")
     deps.add_argument(
         "--via-mvn", action="store_true", help="pre-fetch with mvn into ~/.m2 first (where only mvn reaches Maven)"
@@ -165,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _kafka(args)
         handlers = {
             "run": _run, "produce": _produce, "demo": _demo, "sql": _sql, "generate": _generate, "deploy": _deploy,
-            "extract": _extract, "db": _db, "job": _job, "runs": _runs,
+            "extract": _extract, "db": _db, "job": _job, "runs": _runs, "chaos": _chaos,
         }  # fmt: skip
         return handlers[args.command](args)
     except NotebookCellError as error:
@@ -426,6 +438,30 @@ def _deploy(args: argparse.Namespace) -> int:
         return 1
     print(f"Deployed {args.environment}.")
     return 0
+
+
+def _chaos(args: argparse.Namespace) -> int:
+    """Exit 1 when the chaos lake differs from the uninterrupted one in any row."""
+    from fitlake import chaos, pipeline
+
+    points = [flow.name for flow in pipeline.FLOWS] if args.points == "all" else args.points.split(",")
+    unknown = sorted(set(points) - {flow.name for flow in pipeline.FLOWS} - {""})
+    if unknown:
+        raise FitlakeError(f"Unknown flow(s) {unknown} in --points: choose from {[f.name for f in pipeline.FLOWS]}.")
+    sets = () if not args.set_dir else tuple(Path(args.set_dir) / name for name in ("set1", "set2"))
+    plan = chaos.ChaosPlan(
+        Path(args.work).resolve(),
+        mode=args.mode,
+        kills=args.kills,
+        points=tuple(point.strip() for point in points if point.strip()),
+        seed=args.seed,
+        **({"sets": sets} if sets else {}),
+    )
+    report = chaos.play(plan)
+    (plan.work / "report.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+    print(report.as_text())
+    print(f"Report (JSON): {plan.work / 'report.json'}")
+    return 1 if report.differences else 0
 
 
 def _jars(args: argparse.Namespace) -> int:

@@ -271,6 +271,35 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, int]] |
     return sorted((s.getPath().getName(), s.getLen(), s.getModificationTime()) for s in statuses)
 
 
+def clear_uncommitted_table_folder(spark: SparkSession, location: str) -> bool:
+    """Remove ``location`` when it holds a Delta table that was never committed; return whether it did.
+
+    A process killed inside ``CREATE TABLE`` can leave the table's folder with a ``_delta_log`` holding only
+    temporary files (its first commit written but not yet renamed into place) and no metastore entry. Every
+    later CREATE of that table then fails ("location is not empty and also not a Delta table"), so one
+    badly timed kill would stop every run after it. Without a commit (``<version>.json``) or a checkpoint
+    there is no table and no row in that folder: removing it loses nothing. A folder with a commit is left.
+    """
+    found = _hadoop_fs(spark, location)
+    if found is None:
+        return False
+    fs, path = found
+    if not fs.exists(path):
+        return False
+    log = list_files(spark, f"{location.rstrip('/')}/_delta_log") or []
+    if any(_is_commit_or_checkpoint(name) for name, _, _ in log):
+        return False
+    data = [status for status in fs.listStatus(path) if status.getPath().getName() != "_delta_log"]
+    if data:  # files beside the log that no commit names: not what an interrupted CREATE leaves, so not ours
+        return False
+    return bool(fs.delete(path, True))
+
+
+def _is_commit_or_checkpoint(name: str) -> bool:
+    version = name.split(".")[0]
+    return version.isdigit() and not name.startswith(".") and (name.endswith(".json") or ".checkpoint" in name)
+
+
 def listing_digest(spark: SparkSession, folder: str) -> str | None:
     """A digest of every file under ``folder`` (recursively: relative path, size, modification time); the same
     digest means no file was added, removed or rewritten. None when the session cannot list (no JVM gateway)."""

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
+from fitlake import platform
 from fitlake.config import PipelineConfig
-from fitlake.streaming import table_property
+from fitlake.streaming import clear_uncommitted_table_folder, table_property
 
 BRONZE, SILVER, GOLD = "bronze", "silver", "gold"
 SCHEMAS = (BRONZE, SILVER, GOLD)
@@ -239,9 +240,26 @@ def create_all(spark: SparkSession, config: PipelineConfig) -> SetupResult:
     current = not missing and table_property(spark, config.table(GOLD, GYM_SUMMARY), FINGERPRINT_PROPERTY) == digest
     if current:
         return SetupResult(statements, applied=False)
+    _clear_interrupted_creates(spark, config, missing)
     for statement in statements:
         spark.sql(statement)
     return SetupResult(statements, applied=True, created=missing)
+
+
+def _clear_interrupted_creates(spark: SparkSession, config: PipelineConfig, missing: tuple[str, ...]) -> None:
+    """Remove what a killed setup left of the missing tables: folders with a Delta log and no commit, which
+    would make their CREATE fail on every later run. Local sessions only: there a managed table's folder is
+    ``<schema location>/<table>``; Unity Catalog places and commits managed tables itself."""
+    if platform.on_databricks():
+        return
+    for table in TABLES:
+        if f"{table.schema}.{table.name}" in missing and table.schema in _existing_schemas(spark, config):
+            location = spark.catalog.getDatabase(f"{config.catalog}.{table.schema}").locationUri
+            clear_uncommitted_table_folder(spark, f"{location.rstrip('/')}/{table.name}")
+
+
+def _existing_schemas(spark: SparkSession, config: PipelineConfig) -> set[str]:
+    return {schema for schema in SCHEMAS if spark.catalog.databaseExists(f"{config.catalog}.{schema}")}
 
 
 def _present(spark: SparkSession, config: PipelineConfig) -> set[str]:

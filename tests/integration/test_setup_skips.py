@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 from lake import fresh_lake
 
@@ -58,3 +59,20 @@ def test_the_calendar_loads_again_only_when_its_landing_files_change(spark, tmp_
     (folder / "calendar-2040.json").write_text(json.dumps({**day, "date": "2040-01-13", "dayofmonth": 13}) + "\n")
     load_date_lookup(spark, config)  # rewritten in place: another size and time, so loaded again
     assert spark.table(lookup).where("date = DATE'2040-01-13'").count() == 1
+
+
+def test_a_create_killed_midway_does_not_stop_the_next_setup(spark, tmp_path):
+    """Found by the crash harness: a setup SIGKILLed inside CREATE TABLE left the table's folder with only a
+    temporary first commit in its log, and every later CREATE of the table failed ("location is not empty
+    and also not a Delta table"). The next setup removes such a folder (it holds no commit, so no row) and
+    creates the table."""
+    config = fresh_lake(spark, tmp_path)
+    name = config.table(SILVER, "heart_rate")
+    location = spark.sql(f"DESCRIBE DETAIL {name}").first().location
+    spark.sql(f"DROP TABLE {name}")
+    log = Path(location.removeprefix("file:")) / "_delta_log"
+    log.mkdir(parents=True)
+    (log / ".00000000000000000000.json.0f1e2d3c.tmp").write_text('{"commitInfo":{}}\n')  # as the kill left it
+    (log / "_staged_commits").mkdir()
+    assert create_all(spark, config).created == ("silver.heart_rate",)
+    assert spark.table(name).count() == 0 and (log / "00000000000000000000.json").is_file()
