@@ -179,20 +179,43 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def play(plan: ChaosPlan, spark=None) -> ChaosReport:  # noqa: ANN001 - a SparkSession, or None
-    """Play ``plan``: the reference lake, the chaos lake, then the comparison (in ``spark``, else a local session
-    of the work folder's own)."""
-    age_as_of = plan.age_as_of or json.loads((shipped_sets_dir() / "manifest_set1.json").read_text())["age_as_of"]
-    reference, chaos = Lake(plan.work / "reference", age_as_of), Lake(plan.work / "chaos", age_as_of)
+@dataclass(frozen=True)
+class Reference:
+    """The uninterrupted lake: its data root and the seconds of each set's run (the span random kills fall in)."""
+
+    root: Path
+    seconds: tuple[float, ...]
+
+
+def build_reference(work: Path, sets: Sequence[Path], age_as_of: str = "") -> Reference:
+    """Land each set and run it to its end, set after set, in a lake at ``work``."""
+    lake = Lake(work, age_as_of or _age_as_of())
+    seconds = []
+    for set_dir in sets:
+        lake.land(set_files(set_dir))
+        seconds.append(lake.run_alone())
+    return Reference(work, tuple(seconds))
+
+
+def _age_as_of() -> str:
+    return json.loads((shipped_sets_dir() / "manifest_set1.json").read_text())["age_as_of"]
+
+
+def play(plan: ChaosPlan, spark=None, reference: Reference | None = None) -> ChaosReport:  # noqa: ANN001
+    """Play ``plan`` against ``reference`` (built under the work folder when not given; it must be of the same
+    sets), then compare the lakes (in ``spark``, else a local session of the work folder's own)."""
+    age_as_of = plan.age_as_of or _age_as_of()
+    reference = reference or build_reference(plan.work / "reference", plan.sets, age_as_of)
+    if len(reference.seconds) != len(plan.sets):
+        raise FitlakeError(f"The reference ran {len(reference.seconds)} sets; the plan lands {len(plan.sets)}.")
+    chaos = Lake(plan.work / "chaos", age_as_of)
     rng = random.Random(plan.seed)
     report = ChaosReport(plan.mode)
     kills_per_set = _spread(plan.kills, len(plan.sets))
     for number, set_dir in enumerate(plan.sets):
-        files = set_files(set_dir)
-        reference.land(files)
-        seconds = reference.run_alone()
         points = plan.points if number == len(plan.sets) - 1 else ()
-        _play_set(chaos, plan.mode, files, seconds, kills_per_set[number], points, rng, report)
+        seconds = reference.seconds[number]
+        _play_set(chaos, plan.mode, set_files(set_dir), seconds, kills_per_set[number], points, rng, report)
     report.tables = compare_lakes(reference.root, chaos.root, spark)
     report.rows_compared = sum(table.expected_rows for table in report.tables)
     return report
@@ -284,7 +307,7 @@ def compare_lakes(reference_root: Path, chaos_root: Path, spark=None) -> list:  
     from fitlake.local.session import local_spark
     from fitlake.tables import TABLES
 
-    spark = spark or local_spark(LocalLayout(reference_root.parent / "compare", ENV))
+    spark = spark or local_spark(LocalLayout(chaos_root.parent / "compare", ENV))
 
     def read(root: Path, schema: str, name: str):  # noqa: ANN202 - a DataFrame
         frame = spark.read.format("delta").load(str(LocalLayout(root, ENV).warehouse / f"{schema}.db" / name))

@@ -272,32 +272,32 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, int]] |
 
 
 def clear_uncommitted_table_folder(spark: SparkSession, location: str) -> bool:
-    """Remove ``location`` when it holds a Delta table that was never committed; return whether it did.
+    """Remove ``location`` when it holds what a killed ``CREATE TABLE`` leaves and no row; return whether it did.
 
-    A process killed inside ``CREATE TABLE`` can leave the table's folder with a ``_delta_log`` holding only
-    temporary files (its first commit written but not yet renamed into place) and no metastore entry. Every
-    later CREATE of that table then fails ("location is not empty and also not a Delta table"), so one
-    badly timed kill would stop every run after it. Without a commit (``<version>.json``) or a checkpoint
-    there is no table and no row in that folder: removing it loses nothing. A folder with a commit is left.
+    A process killed inside ``CREATE TABLE`` leaves the table's folder without a metastore entry, and with a
+    ``_delta_log`` that holds either only temporary files (the first commit not yet renamed into place) or the
+    first commit alone (the metastore entry not yet made). Every later CREATE of that table then fails ("the
+    location is not empty and also not a Delta table"), so one badly timed kill would stop every run after it.
+    Such a folder holds no row: no data file beside the log, no commit after the CREATE, and the CREATE
+    commit adds no file. Anything else is left for the CREATE to report.
     """
     found = _hadoop_fs(spark, location)
     if found is None:
         return False
     fs, path = found
-    if not fs.exists(path):
+    if not fs.exists(path) or any(s.getPath().getName() != "_delta_log" for s in fs.listStatus(path)):
         return False
-    log = list_files(spark, f"{location.rstrip('/')}/_delta_log") or []
-    if any(_is_commit_or_checkpoint(name) for name, _, _ in log):
-        return False
-    data = [status for status in fs.listStatus(path) if status.getPath().getName() != "_delta_log"]
-    if data:  # files beside the log that no commit names: not what an interrupted CREATE leaves, so not ours
+    log = f"{location.rstrip('/')}/_delta_log"
+    versions = [name for name, _, _ in list_files(spark, log) or [] if name[:1].isdigit() and ".crc" not in name]
+    first = "0" * 20 + ".json"
+    if versions and (versions != [first] or _adds_files(read_small_file(spark, f"{log}/{first}"))):
         return False
     return bool(fs.delete(path, True))
 
 
-def _is_commit_or_checkpoint(name: str) -> bool:
-    version = name.split(".")[0]
-    return version.isdigit() and not name.startswith(".") and (name.endswith(".json") or ".checkpoint" in name)
+def _adds_files(commit: str) -> bool:
+    """Whether a Delta commit (JSON lines, one action each) adds a data file."""
+    return any(line.strip() and "add" in json.loads(line) for line in commit.splitlines())
 
 
 def listing_digest(spark: SparkSession, folder: str) -> str | None:

@@ -11,20 +11,32 @@ from __future__ import annotations
 import pytest
 
 from fitlake import chaos
+from fitlake.sample.generator import shipped_sets_dir
 from fitlake.streaming import BATCH, CONTINUOUS
 from fitlake.tables import TABLES
 
 pytestmark = pytest.mark.integration
 
 
+SETS = (shipped_sets_dir() / "set1", shipped_sets_dir() / "set2")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> chaos.Reference:
+    """The uninterrupted lake, built once for both modes."""
+    return chaos.build_reference(tmp_path_factory.mktemp("chaos-reference"), SETS)
+
+
 @pytest.mark.parametrize(
     ("mode", "points"),
     [(BATCH, ("silver.user_profile", "gold.workout_bpm_summary")), (CONTINUOUS, ("silver.heart_rate",))],
 )
-def test_killed_and_restarted_the_lake_equals_an_uninterrupted_one(spark, tmp_path, mode, points):
-    report = chaos.play(chaos.ChaosPlan(tmp_path, mode=mode, kills=2, points=points, seed=7), spark)
+def test_killed_and_restarted_the_lake_equals_an_uninterrupted_one(spark, tmp_path, reference, mode, points):
+    plan = chaos.ChaosPlan(tmp_path, mode=mode, kills=2, points=points, seed=7, sets=SETS)
+    report = chaos.play(plan, spark, reference)
     print(report.as_text())
-    assert report.point_kills + len(report.points_missed) == len(points)
-    assert report.kills >= 2, report.as_text()  # the run really was interrupted, more than once
+    # In batch mode every flow named has a batch of set 2 ahead of it, so each of its points kills the run; in
+    # continuous mode a part of the set may not feed the flow before the run is killed anyway.
+    assert report.point_kills == len(points) if mode == BATCH else report.kills >= 1, report.as_text()
     assert [table.table for table in report.tables] == sorted(f"{spec.schema}.{spec.name}" for spec in TABLES)
     assert report.rows_compared > 0 and report.differences == 0, report.as_text()

@@ -11,10 +11,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from lake import fresh_lake
 
 from fitlake import tables
 from fitlake.pipeline.history import load_date_lookup
+from fitlake.streaming import clear_uncommitted_table_folder
 from fitlake.tables import GOLD, SILVER, create_all
 
 
@@ -61,18 +63,32 @@ def test_the_calendar_loads_again_only_when_its_landing_files_change(spark, tmp_
     assert spark.table(lookup).where("date = DATE'2040-01-13'").count() == 1
 
 
-def test_a_create_killed_midway_does_not_stop_the_next_setup(spark, tmp_path):
+@pytest.mark.parametrize("left", ["a temporary first commit", "the first commit, no metastore entry"])
+def test_a_create_killed_midway_does_not_stop_the_next_setup(spark, tmp_path, left):
     """Found by the crash harness: a setup SIGKILLed inside CREATE TABLE left the table's folder with only a
-    temporary first commit in its log, and every later CREATE of the table failed ("location is not empty
-    and also not a Delta table"). The next setup removes such a folder (it holds no commit, so no row) and
-    creates the table."""
+    temporary first commit in its log, or with the CREATE commit and no metastore entry; every later CREATE of
+    the table failed ("location is not empty and also not a Delta table"). The next setup removes such a
+    folder (it holds no row) and creates the table. A folder whose log adds rows is left alone."""
     config = fresh_lake(spark, tmp_path)
     name = config.table(SILVER, "heart_rate")
     location = spark.sql(f"DESCRIBE DETAIL {name}").first().location
-    spark.sql(f"DROP TABLE {name}")
     log = Path(location.removeprefix("file:")) / "_delta_log"
+    create_commit = (log / "00000000000000000000.json").read_text()
+    spark.sql(f"DROP TABLE {name}")
     log.mkdir(parents=True)
-    (log / ".00000000000000000000.json.0f1e2d3c.tmp").write_text('{"commitInfo":{}}\n')  # as the kill left it
     (log / "_staged_commits").mkdir()
+    if left == "a temporary first commit":
+        (log / ".00000000000000000000.json.0f1e2d3c.tmp").write_text(create_commit)
+    else:
+        (log / "00000000000000000000.json").write_text(create_commit)
     assert create_all(spark, config).created == ("silver.heart_rate",)
     assert spark.table(name).count() == 0 and (log / "00000000000000000000.json").is_file()
+
+
+def test_a_table_folder_with_rows_and_no_metastore_entry_is_left_alone(spark, tmp_path):
+    config = fresh_lake(spark, tmp_path)
+    name = config.table(SILVER, "heart_rate")
+    spark.sql(f"INSERT INTO {name} (device_id, time, heartrate) VALUES (1, TIMESTAMP'2023-03-10 09:00:00', 80.0)")
+    location = spark.sql(f"DESCRIBE DETAIL {name}").first().location
+    assert not clear_uncommitted_table_folder(spark, location)
+    assert spark.table(name).count() == 1
