@@ -247,18 +247,25 @@ def _play_set(
         _kill_at_random(lake, mode, rng.uniform(0.05, 1.0) * reference_seconds, report)
     lake.land(parts[-1])
     if mode == CONTINUOUS:
-        lake.run_alone(CONTINUOUS, timeout_seconds=max(60, round(2 * reference_seconds)))
+        lake.run_alone(CONTINUOUS, timeout_seconds=max(30, round(reference_seconds)))
     lake.run_alone(BATCH)
 
 
 def _parts(files: list[tuple[str, Path]], count: int) -> list[list[tuple[str, Path]]]:
-    """``files`` in ``count`` parts, in order; the calendar (history the setup loads first) in the first."""
+    """``files`` in ``count`` parts; the calendar (history the setup loads first) in the first. The sources take
+    turns, Kafka records first (they feed most flows), so that every part carries a little of each and the
+    crash points, played first, find batches to crash in."""
     calendar = [item for item in files if item[0] == "date_lookup"]
-    rest = [item for item in files if item[0] != "date_lookup"]
-    sizes = _spread(len(rest), count)
+    by_source: dict[str, list[tuple[str, Path]]] = {}
+    for item in files:
+        if item[0] != "date_lookup":
+            by_source.setdefault(item[0], []).append(item)
+    order = sorted(by_source, key=lambda source: (source != "kafka_multiplex", source))
+    turns = [by_source[source][i] for i in range(max(map(len, by_source.values()), default=0)) for source in order
+             if i < len(by_source[source])]  # fmt: skip
     parts, start = [], 0
-    for size in sizes:
-        parts.append(rest[start : start + size])
+    for size in _spread(len(turns), count):
+        parts.append(turns[start : start + size])
         start += size
     parts[0] = calendar + parts[0]
     return parts
