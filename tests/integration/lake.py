@@ -1,5 +1,5 @@
-"""A fresh lake for in-process pipeline runs, and the check that its silver and gold tables hold exactly the
-rows the generator expects after a shipped set.
+"""A fresh lake for in-process pipeline runs, and the checks that its tables hold exactly the rows expected:
+after a shipped set, or after a hand-made story's run.
 
 Every source path (files, the database extract, Kafka) proves itself against the generator's ground truth
 (``fitlake/sample/data/expected_set<N>/``), the comparison the test notebook makes, after each run.
@@ -19,6 +19,7 @@ from fitlake.expectations import compare_tables, expected_over_kafka, load_expec
 from fitlake.pipeline.history import load_date_lookup
 from fitlake.producer import set_files
 from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.rows import ExpectedTable
 from fitlake.tables import SCHEMAS, create_all
 
 AS_OF = load_manifest(shipped_sets_dir() / "manifest_set1.json")["age_as_of"]
@@ -64,5 +65,27 @@ def assert_as_expected(spark: SparkSession, config: PipelineConfig, upto_set: in
     expected = load_expected(shipped_sets_dir(), upto_set)
     if config.bronze_source == "kafka":
         expected = expected_over_kafka(expected)
+    _assert_equal(spark, config, expected, f"after set {upto_set}")
+
+
+def assert_tables(spark: SparkSession, config: PipelineConfig, expected: dict[str, list[tuple]], when: str) -> None:
+    """Each table of ``expected`` (``schema.table``) holds exactly its rows, compared in full: every column, as a
+    multiset, the way the shipped sets are compared. On a mismatch the message names ``when`` and shows the
+    rows missing and the rows extra.
+
+    Each row gives every column of the table, in the table's order (a row of another length fails at once,
+    so no column goes unchecked); values as the expected files write them: timestamps as UTC
+    ``yyyy-MM-dd HH:mm:ss`` text, dates as ``yyyy-MM-dd``.
+    """
+    tables = {}
+    for name, rows in expected.items():
+        columns = tuple(spark.table(config.table(*name.split("."))).columns)
+        wrong = [row for row in rows if len(row) != len(columns)]
+        assert not wrong, f"{name} has the columns {columns}; these rows do not give each one: {wrong}"
+        tables[name] = ExpectedTable(columns, tuple(rows))
+    _assert_equal(spark, config, tables, when)
+
+
+def _assert_equal(spark: SparkSession, config: PipelineConfig, expected: dict[str, ExpectedTable], when: str) -> None:
     differing = [c for c in compare_tables(spark, config, expected) if not c.equal]
-    assert not differing, f"after set {upto_set}:\n" + "\n".join(map(str, differing))
+    assert not differing, f"{when}:\n" + "\n".join(map(str, differing))
