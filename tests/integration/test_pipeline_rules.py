@@ -1,14 +1,13 @@
 """The pipeline's rules end to end, in-process: landing files -> batch runs -> tables.
 
 Stories over several batch runs, so each rule is checked across runs (late, out-of-order, duplicate and
-malformed data) without paying for a run per rule; then a replayed micro-batch for exactly-once. The story of
+malformed data) without paying for a run per rule (a replayed micro-batch at every flow: test_replays.py). The story of
 four users compares every table its rules pass through in full after each run (``lake.assert_tables``).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -423,21 +422,6 @@ def test_gold_follows_late_readings_profile_changes_deletes_re_signups_and_earli
         (2, 42, 4, "35-45", "F", "Turku", "FI", 70.0, 70.0, 70.0, 1),
     ]
     lake.assert_tables(expected, "after run 3")
-
-
-def test_a_replayed_micro_batch_writes_nothing_twice(lake, tmp_path):
-    """A crash after a batch's writes but before its commit: Spark replays the batch on restart."""
-    lake.register(registration(ADA, T0), "bad,row")
-    lake.run()
-    commits = tmp_path / "checkpoints" / "bronze" / "registered_users_bz" / "commits"
-    last = sorted(p for p in commits.iterdir() if p.name.isdigit())[-1]
-    last.unlink()  # as if the process died between the Delta commits and the stream's own commit
-    (commits / f".{last.name}.crc").unlink(missing_ok=True)
-    shutil.rmtree(tmp_path / "checkpoints" / "silver", ignore_errors=True)
-    lake.run()
-    assert lake.rows("bronze.registered_users_bz").count() == 1
-    assert lake.rows("bronze.quarantine").count() == 1
-    assert lake.rows("silver.users").count() == 1
 
 
 def _tables() -> list[str]:
