@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("-n", "--limit", type=int, default=20, help="how many runs (default 20)")
     _add_common(runs)
 
+    recover = commands.add_parser(
+        "recover", help="rebuild a flow's lost or damaged checkpoint, losing and doubling nothing"
+    )
+    recover.add_argument("flow", help="the flow, as the error names it (e.g. silver.heart_rate)")
+    recover.add_argument("--landing", default="", help="landing root override (a path or URI), as given to run")
+    _add_common(recover)
+
     chaos = commands.add_parser(
         "chaos", help="SIGKILL the driver at crash points and random moments, restart, compare with a clean run"
     )
@@ -178,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handlers = {
             "run": _run, "produce": _produce, "demo": _demo, "sql": _sql, "generate": _generate, "deploy": _deploy,
             "extract": _extract, "db": _db, "job": _job, "runs": _runs, "chaos": _chaos,
+            "recover": _recover,
         }  # fmt: skip
         return handlers[args.command](args)
     except NotebookCellError as error:
@@ -437,6 +445,17 @@ def _deploy(args: argparse.Namespace) -> int:
         print(f"\nDEPLOY FAILED ({args.environment}): {error}", file=sys.stderr)
         return 1
     print(f"Deployed {args.environment}.")
+    return 0
+
+
+def _recover(args: argparse.Namespace) -> int:
+    from fitlake import pipeline
+    from fitlake.config import load_config
+    from fitlake.local.session import local_spark
+
+    spark = local_spark(LocalLayout(resolve_data_root(args.data_root), args.env))
+    moved = pipeline.recover(spark, load_config(spark, args.env, landing=args.landing), args.flow)
+    print(f"Rebuilt the checkpoint of {args.flow}." + (f" The old one is kept at {moved}." if moved else ""))
     return 0
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
@@ -376,6 +378,13 @@ class HadoopFile:
     def delete(self) -> None:
         self._fs.delete(self._path, False)
 
+    def exists(self) -> bool:
+        return bool(self._fs.exists(self._path))
+
+    def rename(self, target: str) -> bool:
+        """Move this file or folder to ``target`` (on the same file system); False when it could not."""
+        return bool(self._fs.rename(self._path, self._spark._jvm.org.apache.hadoop.fs.Path(target)))
+
 
 def hadoop_file_ops(spark: SparkSession, path: str) -> HadoopFile | None:
     """``path`` as a ``HadoopFile``; None when the session has no JVM gateway (Spark Connect)."""
@@ -464,6 +473,39 @@ def checkpoint_state(spark: SparkSession, checkpoint: str) -> dict[str, object] 
     return {"id": query_id, "planned": newest("offsets"), "committed": newest("commits")}
 
 
+def checkpoint_damage(spark: SparkSession, checkpoint: str) -> str | None:
+    """What makes a query's checkpoint unreadable, or None: its metadata must be JSON with the query's id, and
+    the newest file of its offsets and commits logs a version line followed by JSON lines (what Spark reads
+    on a restart; an older damaged file is never read again)."""
+    root = checkpoint.rstrip("/")
+    files = ["metadata"]
+    for log in ("offsets", "commits"):
+        numbered = [int(name) for name, _, _ in list_files(spark, f"{root}/{log}") or [] if name.isdigit()]
+        files += [f"{log}/{max(numbered)}"] if numbered else []
+    for name in files:
+        try:
+            text = read_small_file(spark, f"{root}/{name}")
+            readable = bool(json.loads(text).get("id")) if name == "metadata" else _is_log_entry(text)
+        except (ValueError, AttributeError) as error:  # torn JSON or text, metadata that is no JSON object
+            return f"{name} cannot be read ({type(error).__name__}: {error})"
+        except Py4JError as error:  # the file system refuses it, e.g. a checksum that no longer matches
+            cause = next((line.strip() for line in str(error).splitlines() if "Exception:" in line), "")
+            return f"{name} cannot be read ({cause[:300] or type(error).__name__})"
+        if not readable:
+            return f"{name} is not what Spark wrote there"
+    return None
+
+
+def _is_log_entry(text: str) -> bool:
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("v") or not lines[0][1:].isdigit():
+        return False
+    for line in lines[1:]:
+        if line != "-":  # "-": a source with no offset yet (Spark's void offset)
+            json.loads(line)  # a ValueError (torn JSON) tells the caller the file is damaged
+    return True
+
+
 def table_property(spark: SparkSession, table: str, key: str) -> str | None:
     """A table's (or view's) property, None if it has none of that name."""
     properties = {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
@@ -500,15 +542,46 @@ class TableStreams:
         return stream.where(F.col("_change_type").isin(*change_types))
 
 
+# Set while a flow is rebuilt on a fresh checkpoint (``fitlake.pipeline.checkpoints.recover``). Module-wide, not
+# per thread: ``foreachBatch`` handlers run on a thread of Spark's callback server, not the caller's.
+_ONLY_NEW_ROWS = threading.Event()
+WRITE_TIME = "load_time"  # when a row was written: not part of what the row says
+
+
+@contextmanager
+def writing_only_new_rows() -> Iterator[None]:
+    """While open, ``append_once`` appends only the rows its table does not hold yet (as multisets, by every
+    column but the write time): a flow re-reading all its input on a fresh checkpoint then adds only what its
+    lost checkpoint had not taken in. MERGEs need nothing: they are idempotent by construction."""
+    _ONLY_NEW_ROWS.set()
+    try:
+        yield
+    finally:
+        _ONLY_NEW_ROWS.clear()
+
+
+def _not_yet_in(batch: DataFrame, table: str) -> DataFrame:
+    """``batch``'s rows less those ``table`` holds: each held row cancels one equal row of the batch."""
+    columns = [c for c in batch.columns if c != WRITE_TIME]
+    held = batch.sparkSession.table(table).select(*columns)
+    new = batch.select(*columns).exceptAll(held)
+    if WRITE_TIME in batch.columns:
+        new = new.withColumn(WRITE_TIME, F.current_timestamp())
+    return new.select(*batch.columns)
+
+
 def append_once(batch: DataFrame, table: str, app_id: str, batch_id: int, *, skip_empty: bool = False) -> None:
     """Append a micro-batch's rows exactly once: Delta skips a (app_id, batch_id) it has already committed,
-    so a batch replayed after a crash does not duplicate rows.
+    so a batch replayed after a crash does not duplicate rows. While a flow is rebuilt
+    (``writing_only_new_rows``), only the rows the table does not hold yet.
 
     ``skip_empty``: write nothing, not even an empty commit, when ``batch`` has no rows (for the quarantine,
     empty in almost every batch). Safe to skip: a replay of the batch finds it empty again and writes nothing
     either. Worth it only when ``batch`` is cheap to probe (read from a persisted frame): an empty append
     costs a Delta commit, and a new table version that every later reader of the table must load.
     """
+    if _ONLY_NEW_ROWS.is_set():
+        batch = _not_yet_in(batch, table)
     if skip_empty and batch.isEmpty():
         return
     (

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
 from fitlake.errors import ConfigError, FitlakeError
-from fitlake.pipeline import bronze, gold, progress, seen, silver
+from fitlake.pipeline import bronze, checkpoints, gold, progress, seen, silver
 from fitlake.pipeline.flow import Flow
 from fitlake.pipeline.lock import run_lock
 from fitlake.streaming import BATCH, CONTINUOUS, Trigger, commit_metrics_since, latest_commit
@@ -89,6 +89,16 @@ class RunSummary:
             combined.flow_seconds.update(part.flow_seconds)
             combined.skipped += part.skipped
         return combined
+
+
+def recover(spark: SparkSession, config: PipelineConfig, flow_name: str) -> str:
+    """Rebuild the checkpoint of the flow named ``flow_name`` (``checkpoints.recover``), under the run lock;
+    returns where the old checkpoint was moved ("" when there was none)."""
+    flow = next((flow for flow in FLOWS if flow.name == flow_name), None)
+    if flow is None:
+        raise ConfigError(f"Unknown flow {flow_name!r}: choose from {', '.join(flow.name for flow in FLOWS)}.")
+    with run_lock(spark, config, "recover"):
+        return checkpoints.recover(spark, config, flow)
 
 
 def parse_layers(text: str) -> list[str]:
@@ -179,6 +189,7 @@ def _run_batch(
         clock = time.monotonic()
         due = []
         for flow in (flow for flow in flows if flow.stage == stage):
+            checkpoints.check(spark, config, flow, _table_for(config, flow.name))
             inputs = seen.inputs_state(spark, config, flow, commits.of)
             if seen.nothing_new(spark, config, flow, inputs):
                 summary.skipped.append(flow.name)
@@ -203,6 +214,8 @@ def _run_continuous(
     spark: SparkSession, config: PipelineConfig, flows: list[Flow], timeout_seconds: float, reporter: progress.Reporter
 ) -> str:
     trigger = Trigger(CONTINUOUS, config.processing_time)
+    for flow in flows:
+        checkpoints.check(spark, config, flow, _table_for(config, flow.name))
     queries = [flow.start(spark, config, trigger) for flow in flows]
     heartbeat = progress.Heartbeat(config.processing_seconds, reporter.lags, print)
     deadline = time.monotonic() + timeout_seconds if timeout_seconds > 0 else None

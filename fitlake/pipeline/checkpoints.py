@@ -1,0 +1,96 @@
+"""A lost or damaged checkpoint stops the run with the way out; ``fitlake recover FLOW`` rebuilds it.
+
+A flow's checkpoint is its memory of what it has read. Started without it, a query reads all its input
+again: MERGEs shrug that off, but appends do not, so bronze and the quarantines would hold every row twice.
+And Spark fails on a damaged one with an error that names neither the flow nor a fix. So before a flow
+starts, ``check`` refuses:
+
+- a checkpoint that is missing (or has no metadata) while the flow's table has been written (a version after
+  the CREATE): it was deleted, or replaced by an empty folder;
+- a checkpoint whose metadata or newest offsets or commits entry cannot be read (``checkpoint_damage``).
+
+``recover`` moves the checkpoint aside (kept, named ``<checkpoint>.lost-<UTC time>``) and runs the flow once on
+a fresh one, to the end of its input, with ``writing_only_new_rows``: it reads everything again, its MERGEs
+change only what differs, and its appends add only the rows their tables do not hold yet. Nothing is lost (the
+input is read whole) and nothing doubles (what is held is not written again). The next run goes on from there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pyspark.sql import SparkSession
+
+from fitlake.config import PipelineConfig
+from fitlake.errors import FitlakeError
+from fitlake.pipeline.flow import Flow
+from fitlake.streaming import (
+    BATCH,
+    Trigger,
+    checkpoint_damage,
+    checkpoint_state,
+    hadoop_file_ops,
+    latest_commit,
+    writing_only_new_rows,
+)
+
+LOST_SUFFIX = ".lost-"
+
+
+class CheckpointError(FitlakeError):
+    """A flow's checkpoint is missing or damaged; the message names the flow and the command that rebuilds it."""
+
+
+def check(spark: SparkSession, config: PipelineConfig, flow: Flow, table: str) -> None:
+    """Refuse to start ``flow`` (which writes ``table``) on a lost or damaged checkpoint."""
+    checkpoint = flow.checkpoint(config)
+    if checkpoint_state(spark, checkpoint) is None:
+        version = latest_commit(spark, table)[0]
+        if version > 0:
+            raise CheckpointError(
+                f"The checkpoint of {flow.name} ({checkpoint}) is missing, but {table} has been written (version "
+                f"{version}): started afresh, the flow would read all its input again and append rows twice. "
+                + _way_out(config, flow)
+            )
+        return
+    damage = checkpoint_damage(spark, checkpoint)
+    if damage is not None:
+        problem = f"The checkpoint of {flow.name} ({checkpoint}) is damaged: {damage}. "
+        raise CheckpointError(problem + _way_out(config, flow))
+
+
+def _way_out(config: PipelineConfig, flow: Flow) -> str:
+    return (
+        f"Rebuild it with `fitlake recover {flow.name} --env {config.environment}` (on Databricks: "
+        f"fitlake.pipeline.recover in a notebook); see docs/pipeline.md, 'Lost or damaged checkpoints'."
+    )
+
+
+def recover(spark: SparkSession, config: PipelineConfig, flow: Flow) -> str:
+    """Rebuild ``flow``'s checkpoint (see the module's docstring); returns where the old one was moved, or ""."""
+    checkpoint = flow.checkpoint(config).rstrip("/")
+    moved = _move_aside(spark, checkpoint)
+    with writing_only_new_rows():
+        query = flow.start(spark, config, Trigger(BATCH))
+        try:
+            query.awaitTermination()
+        finally:
+            if query.isActive:
+                query.stop()
+    return moved
+
+
+def _move_aside(spark: SparkSession, checkpoint: str) -> str:
+    if not _exists(spark, checkpoint):
+        return ""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = f"{checkpoint}{LOST_SUFFIX}{stamp}"
+    ops = hadoop_file_ops(spark, checkpoint)
+    if ops is None or not ops.rename(target):
+        raise FitlakeError(f"Could not move the checkpoint {checkpoint} aside to {target}.")
+    return target
+
+
+def _exists(spark: SparkSession, path: str) -> bool:
+    ops = hadoop_file_ops(spark, path)
+    return ops is not None and ops.exists()
