@@ -45,3 +45,7 @@ class SecretNotFoundError(FitlakeError):
 
 class DependencyError(FitlakeError):
     """Spark's JVM packages could not be resolved, downloaded or found in a local cache."""
+
+
+class LandingError(FitlakeError):
+    """A landing file the pipeline refuses to read (its stream would fail on it); names the file and the fix."""

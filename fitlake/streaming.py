@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JError
@@ -23,7 +24,7 @@ from pyspark.sql import types as T
 from pyspark.sql.streaming import StreamingQuery
 
 from fitlake import crash_points, platform
-from fitlake.transforms.bronze import STRICT_JSON
+from fitlake.transforms.bronze import MAX_LINE_BYTES, STRICT_JSON
 
 BATCH = "batch"
 CONTINUOUS = "continuous"
@@ -215,31 +216,53 @@ def _start(writer, target: StreamTarget, to_table: bool = False) -> StreamingQue
     return writer.toTable(target.table) if to_table else writer.start()
 
 
+# Files of any age: the file source takes maxFileAge as a time string, and this is a century.
+EVERY_FILE_AGE = "36500d"
+
+
 def read_landing(spark: SparkSession, path: str, file_format: str, schema: str) -> DataFrame:
     """A stream of new landing files (each file once, tracked by the query's checkpoint).
 
     Auto Loader (``cloudFiles``) on Databricks, Spark's file source elsewhere: same schema, same options.
     Unreadable lines are kept in ``_corrupt_record`` (PERMISSIVE mode) for quarantine; every row carries
-    ``source_file`` and ``load_time``.
+    ``source_file`` and ``load_time``. A CSV file's header line arrives as a row (see ``landing_options``).
     """
+    if platform.on_databricks():
+        reader = spark.readStream.format("cloudFiles").option("cloudFiles.format", file_format)
+    else:
+        # Spark's file source ignores a file modified more than maxFileAge (7 days by default) before the newest
+        # file it has seen, without a word: a file copied with its timestamps kept (cp -p, rsync -t) would
+        # never be read. (Auto Loader takes cloudFiles.* options of its own; it is left at their defaults.)
+        reader = spark.readStream.format(file_format).option("maxFileAge", EVERY_FILE_AGE)
+    return _stamped(reader.schema(schema).options(**landing_options(file_format)).load(path))
+
+
+def read_landing_files(spark: SparkSession, paths: Sequence[str], file_format: str, schema: str) -> DataFrame:
+    """The rows of some landing files as ``read_landing`` reads them, in a batch read."""
+    return _stamped(spark.read.format(file_format).schema(schema).options(**landing_options(file_format)).load(paths))
+
+
+def landing_options(file_format: str) -> dict[str, str]:
+    """The reader options for landing files of ``file_format`` (csv or json)."""
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"}
     if file_format == "csv":
         # multiLine: a quoted field may hold CR or LF (fitlake.extract writes such values quoted). The line
         # reader would end the record at any CR or LF, even inside quotes, and read the rest as new rows.
         # The price: a CSV file is read by one task, not split (landing files are small increments).
-        options.update({"header": "true", "enforceSchema": "true", "multiLine": "true"})
+        # No header option: with it Spark takes each file's first line for the header whatever it holds, so a
+        # file without one loses its first row; bronze checks the header lines itself (csv_with_reason).
+        # maxCharsPerColumn: a longer field fails the read instead of exhausting the memory.
+        options.update({"header": "false", "multiLine": "true", "maxCharsPerColumn": str(MAX_LINE_BYTES)})
     if file_format == "json":
-        options.update(STRICT_JSON)
-    if platform.on_databricks():
-        reader = spark.readStream.format("cloudFiles").option("cloudFiles.format", file_format)
-    else:
-        reader = spark.readStream.format(file_format)
-    return (
-        reader.schema(schema)
-        .options(**options)
-        .load(path)
-        .select("*", F.col("_metadata.file_path").alias("source_file"), F.current_timestamp().alias("load_time"))
-    )
+        # A Hadoop setting the reader takes from its options: a longer line is cut here (and then quarantined)
+        # rather than held whole in memory.
+        options.update({**STRICT_JSON, "mapreduce.input.linerecordreader.line.maxlength": str(MAX_LINE_BYTES)})
+    return options
+
+
+def _stamped(rows: DataFrame) -> DataFrame:
+    source_file = F.col("_metadata.file_path").alias("source_file")
+    return rows.select("*", source_file, F.current_timestamp().alias("load_time"))
 
 
 def read_kafka(spark: SparkSession, options: dict[str, str]) -> DataFrame:
@@ -504,6 +527,29 @@ def _is_log_entry(text: str) -> bool:
         if line != "-":  # "-": a source with no offset yet (Spark's void offset)
             json.loads(line)  # a ValueError (torn JSON) tells the caller the file is damaged
     return True
+
+
+def stream_files(spark: SparkSession, checkpoint: str) -> dict[str, int] | None:
+    """The files a file stream has planned to read, by name, each with the modification time (epoch ms) it had
+    when the stream listed it: from Spark's file source log in the checkpoint (``sources/0``: a line ``v1``,
+    then one JSON entry per file; every tenth batch a ``.compact`` file holding all the entries before it).
+    None where there is no such log to read: Auto Loader (Databricks) keeps its own state, and a session
+    without a JVM gateway cannot list files."""
+    if platform.on_databricks():
+        return None
+    log = f"{checkpoint.rstrip('/')}/sources/0"
+    listed = list_files(spark, log)
+    if listed is None:
+        return None
+    batches = {int(name.split(".")[0]): name for name, _, _ in listed if name.split(".")[0].isdigit()}
+    compacted = [batch for batch, name in batches.items() if name.endswith(".compact")]
+    since = max(compacted, default=-1)
+    files = {}
+    for batch in sorted(batch for batch in batches if batch >= since):
+        for line in read_small_file(spark, f"{log}/{batches[batch]}").splitlines()[1:]:
+            entry = json.loads(line)
+            files[unquote(entry["path"].rsplit("/", 1)[-1])] = entry["timestamp"]
+    return files
 
 
 def table_property(spark: SparkSession, table: str, key: str) -> str | None:

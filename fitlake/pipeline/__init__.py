@@ -197,8 +197,12 @@ def _run_batch(
                 due.append((flow, inputs))
         skipped = [flow.name for flow in flows if flow.stage == stage and flow.name in summary.skipped]
         print(progress.stage_line(stage, [flow.name for flow, _ in due], skipped))
-        queries = [(flow, inputs, flow.start(spark, config, trigger)) for flow, inputs in due]
+        queries = []
         try:
+            # Started inside the try: a flow that refuses to start (a landing file it cannot read) stops the
+            # queries of the stage already started, rather than leaving them running.
+            for flow, inputs in due:
+                queries.append((flow, inputs, flow.start(spark, config, trigger)))
             for flow, inputs, query in queries:
                 query.awaitTermination()
                 reporter.settle(query)
@@ -216,10 +220,12 @@ def _run_continuous(
     trigger = Trigger(CONTINUOUS, config.processing_time)
     for flow in flows:
         checkpoints.check(spark, config, flow, _table_for(config, flow.name))
-    queries = [flow.start(spark, config, trigger) for flow in flows]
     heartbeat = progress.Heartbeat(config.processing_seconds, reporter.lags, print)
-    deadline = time.monotonic() + timeout_seconds if timeout_seconds > 0 else None
+    queries = []
     try:
+        for flow in flows:  # inside the try, as in a batch run: a refusal stops the queries already started
+            queries.append(flow.start(spark, config, trigger))
+        deadline = time.monotonic() + timeout_seconds if timeout_seconds > 0 else None
         while True:
             failed = [query for query in queries if query.exception() is not None]
             if failed:

@@ -2,16 +2,22 @@
 
 Each micro-batch is appended with Delta's idempotent writes keyed by the query's id and batch number, so a
 batch replayed after a crash (files re-listed, or Kafka offsets re-read from the checkpoint) writes nothing twice.
+
+Before a landing stream starts, its folder is checked against what the stream has read (``_check_landing``): a
+file changed since is reported, and a CSV file the reader would fail on is refused before the stream plans it.
 """
 
 from __future__ import annotations
 
-from pyspark.errors import StreamingQueryException
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException, StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from fitlake import platform
 from fitlake.config import PipelineConfig
+from fitlake.errors import LandingError
 from fitlake.kafka import settings as kafka_settings
 from fitlake.pipeline.flow import Flow, Inputs, batch_app_id
 from fitlake.streaming import (
@@ -21,8 +27,11 @@ from fitlake.streaming import (
     append_once,
     for_each_batch,
     has_pending_batch,
+    list_files,
     read_kafka,
     read_landing,
+    read_landing_files,
+    stream_files,
 )
 from fitlake.tables import BRONZE, SILVER
 from fitlake.transforms import bronze
@@ -44,7 +53,7 @@ def _csv_flow(source: str, schema: str, required: tuple[str, ...], times: tuple[
 
         def handle(batch: DataFrame, batch_id: int) -> None:
             epochs = [bronze.not_an_epoch(column) for column in times]
-            checked = bronze.with_reason(batch, required, "CSV row", epochs).persist()
+            checked = bronze.csv_with_reason(batch, columns, required, epochs).persist()
             try:
                 app_id = batch_app_id(batch.sparkSession, checkpoint)
                 append_once(bronze.good_rows(checked, columns), table, app_id, batch_id)
@@ -53,6 +62,7 @@ def _csv_flow(source: str, schema: str, required: tuple[str, ...], times: tuple[
             finally:
                 checked.unpersist()
 
+        _check_landing(spark, config.landing_path(source), checkpoint, quarantine, table_name, schema)
         stream = read_landing(spark, config.landing_path(source), "csv", schema)
         return for_each_batch(stream, StreamTarget(table, checkpoint, trigger, f"{BRONZE}.{table_name}"), handle)
 
@@ -99,6 +109,9 @@ def _kafka_flow() -> Flow:
             finally:
                 checked.unpersist()
 
+        if config.bronze_source != "kafka":
+            _check_landing(spark, config.landing_path("kafka_multiplex"), checkpoint, quarantine, table_name)
+
         def launch(chosen: Trigger) -> StreamingQuery:
             target = StreamTarget(table, checkpoint, chosen, f"{BRONZE}.{table_name}")
             return for_each_batch(_kafka_records(spark, config), target, handle)
@@ -108,6 +121,61 @@ def _kafka_flow() -> Flow:
         return launch(trigger)
 
     return Flow(f"{BRONZE}.{table_name}", stage=1, start=start, inputs=inputs, checkpoint=checkpoint_of)
+
+
+def _check_landing(
+    spark: SparkSession, folder: str, checkpoint: str, quarantine: str, table_name: str, csv_schema: str | None = None
+) -> None:
+    """Report the files of ``folder`` changed since the stream read them; refuse a new CSV file (``csv_schema``
+    given) that the reader would fail on.
+
+    A stream reads each file once and never looks at it again: what a producer writes to a file after the
+    stream read it (a rewrite in place, the rest of a file read while it was being written) would be lost
+    without a word. Such a file gets a quarantine row naming it, once per change. Compared by modification
+    time, which is all the stream records; a rewrite that keeps the time (cp -p) goes unnoticed.
+    """
+    listed, read = list_files(spark, folder), stream_files(spark, checkpoint)
+    if listed is None or read is None:
+        return
+    visible = [(name, size, modified) for name, size, modified in listed if not name.startswith((".", "_"))]
+    changed = [(f"{folder}/{name}", read[name], now) for name, _, now in visible if read.get(name, now) != now]
+    if changed:
+        _report_changed(spark, quarantine, table_name, changed)
+    if csv_schema is not None:
+        # Only a file larger than the longest field can hold a longer one: the extra read is for those alone.
+        large = [f"{folder}/{name}" for name, size, _ in visible if name not in read and size > bronze.MAX_LINE_BYTES]
+        for path in large:
+            _refuse_long_fields(spark, path, folder, csv_schema)
+
+
+def _report_changed(spark: SparkSession, quarantine: str, table_name: str, changed: list[tuple[str, int, int]]) -> None:
+    """Append a quarantine row for each change not reported yet (its reason names the new modification time, so
+    a file changed again is reported again). A Spark job, paid only while a changed file lies in the folder."""
+    paths = [path for path, _, _ in changed]
+    reported = spark.table(quarantine).where((F.col("source") == table_name) & F.col("source_file").isin(paths))
+    known = {(row.source_file, row.reason) for row in reported.select("source_file", "reason").collect()}
+    new = [change for change in changed if (change[0], bronze.changed_reason(*change[1:])) not in known]
+    if new:
+        # Rows from the listing, not from a read of the table: a blind append, which Delta commits beside the
+        # other bronze streams' appends to the quarantine. The run lock makes this flow their only writer.
+        bronze.changed_files(spark, table_name, new).write.format("delta").mode("append").saveAsTable(quarantine)
+
+
+def _refuse_long_fields(spark: SparkSession, path: str, folder: str, schema: str) -> None:
+    """Raise ``LandingError`` when the CSV file at ``path`` holds a field the reader cannot hold. Refused, not
+    quarantined: the stream cannot leave out one file of a folder, and once it has planned a file it reads it
+    again on every restart, so the file must be set aside before the stream lists it."""
+    rows = read_landing_files(spark, [path], "csv", schema)
+    try:
+        rows.agg(F.count(F.hash(*rows.columns))).collect()  # every field of every row: the parse the stream does
+    except (PySparkException, Py4JJavaError) as error:
+        if "maximum number of characters" not in str(error):  # the CSV parser's words for a field too long
+            raise
+        raise LandingError(
+            f"{path} holds a CSV field longer than {bronze.MAX_LINE_BYTES:,} characters, the most a landing line may "
+            f"hold; its stream would fail on it. Move it out of {folder} (or rename it to start with _), then land its "
+            "rows again, with shorter fields, under a new name."
+        ) from None
 
 
 # Spark 4.1.1's Kafka source fails a query right after it replays an uncommitted micro-batch: its progress

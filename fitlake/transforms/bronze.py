@@ -7,8 +7,9 @@ so a malformed line never disappears: it arrives here with its raw text and leav
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 CORRUPT = "_corrupt_record"
@@ -19,6 +20,16 @@ TOPICS = ("user_info", "bpm", "workout")
 # single-quoted strings and bare NaN/Infinity by default; neither is JSON, and a document written so must be
 # quarantined as unreadable, not loaded as if it were well formed.
 STRICT_JSON = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
+
+# The longest landing line (a JSON line; a CSV field) read whole. A longer one would be held in memory at once by
+# the readers and exhausts the driver's (a 100 MB line killed a local JVM with 1 GB of heap): the JSON reader
+# cuts it here (the record is quarantined) and the CSV reader fails on it, so bronze refuses such a CSV file
+# before its stream plans it. The CSV reader allocates this many characters per file it parses, which is why the
+# bound is not larger.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+# What a UTF-8 decoder puts in place of bytes that are not UTF-8: text holding it is no longer the file's.
+REPLACEMENT_CHARACTER = "\ufffd"
 
 # Epoch values below this are seconds, above it milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
 EPOCH_SECONDS_BELOW = 1e11
@@ -65,11 +76,45 @@ def not_an_epoch(column: str, limit: float = EPOCH_SECONDS_BELOW) -> Check:
     return (F.isnan(value) | (value < 0) | (value >= limit), F.lit(f"{name} is not an epoch time"))
 
 
-def with_reason(df: DataFrame, required: Sequence[str], what: str, extra: Sequence[Check] = ()) -> DataFrame:
-    """Add ``_reason``: null for a good row, else why it goes to quarantine (first problem found)."""
-    checks = [(F.col(CORRUPT).isNotNull(), F.lit(f"malformed {what}"))]
+def with_reason(
+    df: DataFrame, required: Sequence[str], what: str, extra: Sequence[Check] = (), first: Sequence[Check] = ()
+) -> DataFrame:
+    """Add ``_reason``: null for a good row, else why it goes to quarantine (first problem found). ``first``:
+    checks that come before the malformed-row check, because they explain why a row is malformed."""
+    checks = [*first, (F.col(CORRUPT).isNotNull(), F.lit(f"malformed {what}"))]
     checks += [(F.col(name).isNull(), F.lit(f"missing {name}")) for name in required]
     return df.withColumn(REASON, first_reason([*checks, *extra]))
+
+
+def not_utf8(text: Column) -> Check:
+    """A check that ``text`` came from UTF-8: the JSON reader keeps a refused line's bytes as they were (so they
+    may not be UTF-8), the CSV reader decodes what is not UTF-8 as U+FFFD."""
+    return (~F.is_valid_utf8(text) | text.contains(REPLACEMENT_CHARACTER), F.lit("not UTF-8 text"))
+
+
+def csv_with_reason(
+    df: DataFrame, columns: Sequence[str], required: Sequence[str], extra: Sequence[Check] = ()
+) -> DataFrame:
+    """CSV rows read without a header (each file's header line is a row) checked as ``with_reason`` does, their
+    header lines dropped.
+
+    The header is the contract: a file holding no line equal to ``columns`` (no header, or one with a column
+    added, removed, renamed or moved) has every row quarantined. Reading with Spark's header option instead
+    would take a missing header's place from the first data row, silently dropping it, and would match
+    columns by position whatever the header names, loading a file with two columns swapped into the wrong ones.
+    """
+    header = ",".join(columns)
+    # A header as writers may write it: quoted, padded, after a byte order mark, ending in CR.
+    is_header = F.regexp_replace(csv_raw(columns), r'[\s"\x{FEFF}]', "") == header
+    whole_file = Window.partitionBy("source_file").rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    marked = df.withColumn("_is_header", is_header).withColumn(
+        "_file_has_header", F.max(F.col("_is_header")).over(whole_file)
+    )
+    lacks_header = (~F.col("_file_has_header"), F.lit(f"file lacks the header {header}"))
+    # The CSV reader decodes bytes that are not UTF-8 as U+FFFD without a word: a text column would load it so.
+    first = (lacks_header, not_utf8(csv_raw(columns)))
+    checked = with_reason(marked.where(~F.col("_is_header")), required, "CSV row", extra, first)
+    return checked.drop("_is_header", "_file_has_header")
 
 
 def good_rows(df: DataFrame, columns: Sequence[str]) -> DataFrame:
@@ -88,6 +133,31 @@ def quarantined(df: DataFrame, source: str, raw: Column) -> DataFrame:
     )
 
 
+def changed_files(spark: SparkSession, source: str, changes: Sequence[tuple[str, int, int]]) -> DataFrame:
+    """Quarantine rows for landing files changed after their stream read them: (path, modification time when
+    read, modification time now), times in epoch milliseconds. There is no raw text: none of it was read."""
+    rows = [(path, changed_reason(read, now)) for path, read, now in changes]
+    return spark.createDataFrame(rows, "source_file STRING, reason STRING").select(
+        F.lit(source).alias("source"),
+        F.lit(None).cast("string").alias("raw"),
+        "reason",
+        "source_file",
+        F.current_timestamp().alias("load_time"),
+    )
+
+
+def changed_reason(read: int, now: int) -> str:
+    """Why a landing file changed after its stream read it is quarantined (times in epoch milliseconds)."""
+
+    def at(millis: int) -> str:
+        return datetime.fromtimestamp(millis / 1000, timezone.utc).isoformat(timespec="milliseconds")
+
+    return (
+        f"changed after its stream read it (modified {at(read)}, now {at(now)}): a file is read once, so the change "
+        "is not loaded; land the new content under a new name"
+    )
+
+
 def csv_raw(columns: Sequence[str]) -> Column:
     """The raw text of a CSV row: the corrupt-record text when Spark kept it, else the fields rejoined."""
     rejoined = F.concat_ws(",", *[F.coalesce(F.col(c).cast("string"), F.lit("")) for c in columns])
@@ -103,7 +173,11 @@ def kafka_with_reason(df: DataFrame) -> DataFrame:
     unknown_topic = (~F.col("topic").isin(*TOPICS), F.concat(F.lit("unknown topic "), F.col("topic")))
     # Milliseconds up to the same horizon as seconds: below 1e11 s = 1e14 ms.
     timestamp = not_an_epoch("timestamp", EPOCH_SECONDS_BELOW * 1000)
-    return with_reason(df, KAFKA_REQUIRED, "Kafka record", extra=(unknown_topic, timestamp))
+    # A line cut at MAX_LINE_BYTES by the reader; a few bytes short of it when the cut split a UTF-8 character.
+    cut = (F.octet_length(CORRUPT) >= MAX_LINE_BYTES - 3, F.lit(f"line longer than {MAX_LINE_BYTES} bytes, cut"))
+    # Checked on the corrupt text only: the JSON parser refuses a line that is not UTF-8, so a good record is.
+    first = (cut, not_utf8(F.col(CORRUPT)))
+    return with_reason(df, KAFKA_REQUIRED, "Kafka record", extra=(unknown_topic, timestamp), first=first)
 
 
 def kafka_source_records(df: DataFrame) -> DataFrame:

@@ -11,6 +11,7 @@ from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from fitlake.transforms.bronze import CORRUPT, REASON, STRICT_JSON, Check, first_reason, not_an_epoch
 
@@ -45,13 +46,33 @@ AGE_BINS = (
 
 
 def parse_payload(records: DataFrame, schema: str, required: tuple[str, ...], extra: Sequence[Check] = ()) -> DataFrame:
-    """Bronze Kafka records with their JSON ``value`` parsed into ``p``, and ``_reason`` for the bad ones."""
+    """Bronze Kafka records with their JSON ``value`` parsed into ``p``, and ``_reason`` for the bad ones.
+
+    A field of another type than the payload's (a number sent as a string, an object for a number) makes the
+    parser give up on the document; it is quarantined naming the field and the type expected. A field the
+    payload does not know is ignored (bronze keeps the whole value).
+    """
     parsed = records.withColumn(
         "p", F.from_json("value", schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, **STRICT_JSON})
     )
-    checks = [(F.col(f"p.{CORRUPT}").isNotNull() | F.col("p").isNull(), F.lit("value is not a JSON document"))]
+    # The document's top-level fields as text, to tell a field of another type (present here, null in ``p``)
+    # from a value that is no JSON object at all. Parsed only for the records the typed parse refused.
+    refused = F.col(f"p.{CORRUPT}").isNotNull()
+    as_text = F.when(refused, F.from_json("value", "MAP<STRING, STRING>", STRICT_JSON))
+    fields = [field for field in parsed.schema["p"].dataType.fields if field.name != CORRUPT]
+    wrong_types = [
+        (as_text[f.name].isNotNull() & F.col(f"p.{f.name}").isNull(), F.lit(f"{f.name} is not {_type_name(f)}"))
+        for f in fields
+    ]
+    checks = [*wrong_types, (refused | F.col("p").isNull(), F.lit("value is not a JSON document"))]
     checks += [(F.col(f"p.{name}").isNull(), F.lit(f"missing {name}")) for name in required]
     return parsed.withColumn(REASON, first_reason([*checks, *extra]))
+
+
+def _type_name(field: T.StructField) -> str:
+    if isinstance(field.dataType, T.StructType):
+        return "a JSON object"
+    return f"a {field.dataType.simpleString().upper()}"
 
 
 def quarantined(parsed: DataFrame, source: str) -> DataFrame:

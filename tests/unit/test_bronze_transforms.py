@@ -47,6 +47,70 @@ def test_quarantine_keeps_the_raw_text_and_the_good_rows_keep_their_columns(spar
     )
 
 
+USERS_COLUMNS = ("user_id", "device_id", "mac_address", "registration_timestamp")
+HEADER_LINE = ",".join(USERS_COLUMNS)
+QUOTED_HEADER = "\ufeff" + ",".join(f'"{column}"' for column in USERS_COLUMNS) + "\r"
+
+
+def csv_rows(spark, *rows: tuple):
+    """Registered-user rows as the landing reader gives them without a header option: (file, fields..., corrupt)."""
+    now = dt.datetime(2026, 1, 1)
+    stamped = [(*fields, now, file) for file, *fields in rows]
+    return spark.createDataFrame(stamped, f"{bronze.REGISTERED_USERS_CSV}, {STAMPS}")
+
+
+def csv_reasons(rows) -> list[tuple]:
+    checked = bronze.csv_with_reason(rows, USERS_COLUMNS, bronze.REGISTERED_USERS_REQUIRED)
+    return sorted(((r.source_file, r.user_id, r[bronze.REASON] or "") for r in checked.collect()), key=str)
+
+
+def test_csv_header_lines_are_dropped_and_a_file_without_the_contracts_header_is_quarantined_whole(spark):
+    header = (None, None, "mac_address", None, HEADER_LINE)
+    rows = csv_rows(
+        spark,
+        ("good.csv", *header),
+        ("good.csv", 1, 10, "aa", 1.0, None),
+        ("quoted.csv", None, None, "mac_address", None, QUOTED_HEADER),  # after a byte order mark, ending in CR
+        ("quoted.csv", 2, 10, "aa", 1.0, None),
+        ("none.csv", 3, 10, "aa", 1.0, None),  # no header: its first row is not taken for one
+        ("moved.csv", None, None, "mac_address", None, "device_id,user_id,mac_address,registration_timestamp"),
+        ("moved.csv", 40, 4, "aa", 1.0, None),  # device and user swapped: parses, but must not load
+    )
+    lacks = f"file lacks the header {HEADER_LINE}"
+    assert csv_reasons(rows) == [
+        ("good.csv", 1, ""),
+        ("moved.csv", 40, lacks),
+        ("moved.csv", None, lacks),  # its header line
+        ("none.csv", 3, lacks),
+        ("quoted.csv", 2, ""),
+    ]
+
+
+def test_csv_text_that_was_not_utf8_is_quarantined(spark):
+    header = (None, None, "mac_address", None, HEADER_LINE)
+    rows = csv_rows(spark, ("f.csv", *header), ("f.csv", 1, 10, "caf\ufffd", 1.0, None))
+    assert csv_reasons(rows) == [("f.csv", 1, "not UTF-8 text")]
+
+
+def test_a_kafka_line_that_is_not_utf8_says_so(spark):
+    """The JSON reader keeps a refused line's bytes as they were: here a line holding the byte E9 (Latin-1 é).
+    (A line cut at MAX_LINE_BYTES is tested with a real 100 MB line: tests/integration/test_hostile_input.py.)"""
+    line = F.unhex(F.lit("7B226B6579223A2022E9227D")).cast("string")  # {"key": "<E9>"}
+    fields = [field.split() for field in bronze.KAFKA_RECORD_JSON.split(", ")]
+    record = spark.range(1).select(
+        *[F.lit(None).cast(kind).alias(name) for name, kind in fields if name != CORRUPT], line.alias(CORRUPT)
+    )
+    assert bronze.kafka_with_reason(record).first()[bronze.REASON] == "not UTF-8 text"
+
+
+def test_a_changed_file_becomes_one_quarantine_row_naming_it_and_the_times(spark):
+    row = bronze.changed_files(spark, "gym_logins_bz", [("file:/l/a.csv", 1678440000000, 1678440001500)]).first()
+    assert (row.source, row.raw, row.source_file) == ("gym_logins_bz", None, "file:/l/a.csv")
+    assert row.reason.startswith(
+        "changed after its stream read it (modified 2023-03-10T09:20:00.000+00:00, now 2023-03-10T09:20:01.500+00:00)"
+    )
+
+
 def test_kafka_records_need_their_fields_and_a_known_topic(spark):
     rows = spark.createDataFrame(
         [

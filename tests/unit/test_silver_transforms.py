@@ -215,3 +215,35 @@ def test_an_unparseable_date_of_birth_is_quarantined_not_fatal(spark, dob):
     parsed = silver.parse_user_info(records(spark, "user_info", event))
     assert parsed.first()[REASON] == "dob is not a MM/dd/yyyy date"
     assert silver.profile_events(parsed).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"device_id": 1, "time": T0, "heartrate": "60"}, "heartrate is not a DOUBLE"),
+        ({"device_id": 1.5, "time": T0, "heartrate": 60}, "device_id is not a BIGINT"),
+        ({"device_id": 1, "time": {"s": T0}, "heartrate": 60}, "time is not a DOUBLE"),
+        ({"device_id": 1, "time": T0, "heartrate": None}, "missing heartrate"),  # null: absent, not mistyped
+    ],
+)
+def test_a_field_of_another_type_is_quarantined_naming_the_field(spark, payload, reason):
+    parsed = silver.parse_bpm(records(spark, "bpm", payload))
+    assert parsed.first()[REASON] == reason
+    assert silver.heart_rate(parsed).count() == 0
+
+
+def test_a_payload_field_that_should_be_an_object_is_named_so(spark):
+    event = {"user_id": 1, "update_type": "new", "timestamp": T0, "address": "1 Main St, Oslo"}
+    assert silver.parse_user_info(records(spark, "user_info", event)).first()[REASON] == "address is not a JSON object"
+
+
+def test_new_fields_are_ignored_and_removed_optional_ones_are_null(spark):
+    event = {"user_id": 1, "update_type": "new", "timestamp": T0, "loyalty_tier": "gold"}  # no dob, no address
+    profile = silver.profile_events(silver.parse_user_info(records(spark, "user_info", event))).first()
+    assert (profile.user_id, profile.dob, profile.city) == (1, None, None)
+
+
+def test_a_number_where_text_is_expected_is_taken_as_its_text(spark):
+    event = {"user_id": 1, "update_type": "new", "timestamp": T0, "address": {"zip": 150, "city": "Oslo"}}
+    profile = silver.profile_events(silver.parse_user_info(records(spark, "user_info", event))).first()
+    assert (profile.zip, profile.city) == ("150", "Oslo")
