@@ -25,8 +25,6 @@ from fitlake.config import PipelineConfig
 from fitlake.errors import FitlakeError
 from fitlake.pipeline.flow import Flow
 from fitlake.streaming import (
-    BATCH,
-    Trigger,
     checkpoint_damage,
     checkpoint_state,
     hadoop_file_ops,
@@ -71,12 +69,7 @@ def recover(spark: SparkSession, config: PipelineConfig, flow: Flow) -> str:
     checkpoint = flow.checkpoint(config).rstrip("/")
     moved = _move_aside(spark, checkpoint)
     with writing_only_new_rows():
-        query = flow.start(spark, config, Trigger(BATCH))
-        try:
-            query.awaitTermination()
-        finally:
-            if query.isActive:
-                query.stop()
+        flow.run_once(spark, config)
     return moved
 
 

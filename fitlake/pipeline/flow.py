@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from fitlake.config import PipelineConfig
-from fitlake.streaming import StreamTarget, TableStreams, Trigger, for_each_batch, read_small_file
+from fitlake.streaming import BATCH, StreamTarget, TableStreams, Trigger, for_each_batch, read_small_file
 
 Handler = Callable[[DataFrame, int], None]
 
@@ -41,6 +41,16 @@ class Flow:
     @property
     def layer(self) -> str:
         return self.name.split(".")[0]
+
+    def run_once(self, spark: SparkSession, config: PipelineConfig) -> StreamingQuery:
+        """Start this flow alone on the batch trigger and wait for its end (raising its failure); the ended query."""
+        query = self.start(spark, config, Trigger(BATCH))
+        try:
+            query.awaitTermination()
+        finally:
+            if query.isActive:
+                query.stop()
+        return query
 
 
 @dataclass(frozen=True)

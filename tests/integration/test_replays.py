@@ -20,7 +20,7 @@ from pyspark.errors import StreamingQueryException
 
 from fitlake import crash_points, pipeline
 from fitlake.pipeline.flow import Flow
-from fitlake.streaming import BATCH, Trigger, checkpoint_state, latest_commit
+from fitlake.streaming import checkpoint_state, latest_commit
 from fitlake.tables import TABLES
 
 pytestmark = pytest.mark.integration
@@ -38,17 +38,6 @@ def _rows(spark, table: str) -> Counter:  # noqa: ANN001
     return Counter(tuple(row) for row in spark.table(table).collect())
 
 
-def _start_once(spark, config, flow: Flow):  # noqa: ANN001, ANN202 - a StreamingQuery, ended
-    """The flow's query on the batch run's trigger, run to its end (as a batch run starts each flow)."""
-    query = flow.start(spark, config, Trigger(BATCH))
-    try:
-        query.awaitTermination()
-    finally:
-        if query.isActive:
-            query.stop()
-    return query
-
-
 def _crash_then_replay(spark, config, flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     checkpoint = flow.checkpoint(config)
     before = checkpoint_state(spark, checkpoint)
@@ -57,7 +46,7 @@ def _crash_then_replay(spark, config, flow: Flow, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv(crash_points.CRASH_AFTER_BATCH, flow.name)
     monkeypatch.setenv(crash_points.CRASH_MODE, crash_points.RAISE)
     with pytest.raises(StreamingQueryException, match=f"crash point: {flow.name} batch"):
-        _start_once(spark, config, flow)
+        flow.run_once(spark, config)
     monkeypatch.delenv(crash_points.CRASH_AFTER_BATCH)
     crashed = checkpoint_state(spark, checkpoint)
     batch = crashed["planned"]
@@ -67,7 +56,7 @@ def _crash_then_replay(spark, config, flow: Flow, monkeypatch: pytest.MonkeyPatc
     snapshot = {table: _rows(spark, table) for table in written}
     versions = _versions(spark, config)
 
-    replay = _start_once(spark, config, flow)
+    replay = flow.run_once(spark, config)
     progress = [(p["batchId"], p["numInputRows"]) for p in replay.recentProgress]
     # The same batch, its rows read again, and nothing after it (set 2 is one batch for every flow).
     assert [batch_id for batch_id, _ in progress] == [batch] and progress[0][1] > 0, (flow.name, progress)
