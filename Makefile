@@ -30,10 +30,11 @@ demo: setup
 	$(BIN)/fitlake demo
 
 ## What some tests need besides Python and Java, as command:Debian-package pairs: mvn for the mvn-path tests,
-## unshare and ip for the offline-session test (which also needs root, for `unshare -n`), chromium for the test that
+## unshare and ip for the offline-session test (which also needs root, for `unshare -n`), unshare and mount for the
+## full-disk test (root too: a small tmpfs in a mount namespace of its own), chromium for the test that
 ## renders a run page in a real browser. Installed from Debian's packages where missing, when apt-get can (as root);
 ## otherwise those tests skip, and .ci/run fails on a skip.
-TEST_TOOLS ?= mvn:maven unshare:util-linux ip:iproute2 chromium:chromium
+TEST_TOOLS ?= mvn:maven unshare:util-linux mount:mount ip:iproute2 chromium:chromium
 test-tools:
 	@missing=""; \
 	for pair in $(TEST_TOOLS); do command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \

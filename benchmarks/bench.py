@@ -50,7 +50,7 @@ import latency
 
 from fitlake.local.layout import DATA_ROOT_ENV_VAR
 from fitlake.producer import set_files
-from fitlake.sample.generator import generate, shipped_sets_dir
+from fitlake.sample.generator import generate, shipped_age_as_of, shipped_sets_dir
 from fitlake.sample.spec import SampleSpec
 
 # History and increment per size: None is the shipped set; a spec is a generated world (both sets landed).
@@ -74,10 +74,6 @@ SESSION_ONLY = (
     "from fitlake.local.session import local_spark\n"
     "local_spark(LocalLayout(resolve_data_root(), 'dev')).stop()"
 )
-
-
-def _age_as_of() -> str:
-    return json.loads((shipped_sets_dir() / "manifest_set1.json").read_text())["age_as_of"]
 
 
 class Lake:
@@ -141,7 +137,7 @@ def prepare(lake: Lake, size: str, work: Path, log: Path) -> dict[str, int]:
     landing = lake.root / "dev" / "dbfs" / "fitlake" / "landing"
     lines = {"history": land(history, 1, work, landing, "history")}
     lake.save("history-landed")
-    lake.run(*FITLAKE, "run", "--age-as-of", _age_as_of(), log=log)
+    lake.run(*FITLAKE, "run", "--age-as-of", shipped_age_as_of(), log=log)
     lines["increment"] = land(increment, 2, work, landing, "increment")
     lake.save("increment-landed")
     return lines
@@ -158,9 +154,9 @@ def measure(
     if baseline is not None:
         lakes["baseline"] = Lake(work / "baseline", baseline)
     lines = {name: prepare(lake, size, work, log) for name, lake in lakes.items()}
-    run = [*FITLAKE, "run", "--age-as-of", _age_as_of()]
+    run = [*FITLAKE, "run", "--age-as-of", shipped_age_as_of()]
     landing = lakes["fitlake"].root / "dev" / "dbfs" / "fitlake" / "landing"
-    anchor = [sys.executable, str(DUCKDB_TABLES), str(landing), "--age-as-of", _age_as_of()]
+    anchor = [sys.executable, str(DUCKDB_TABLES), str(landing), "--age-as-of", shipped_age_as_of()]
     anchor += ["--out", str(work / "duckdb")]
     times: dict[str, dict[str, list[float]]] = {name: {} for name in lakes}
     comparisons: list[duckdb_tables.Comparison] = []

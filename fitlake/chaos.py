@@ -7,8 +7,9 @@ Two lakes (data roots) under one work folder get the same sample sets, landed se
   whole group (the Python driver and its JVM) with SIGKILL:
   - at **crash points**: a flow named in ``points`` is killed right after its batch's writes committed and
     before Spark commits the batch (``fitlake.crash_points``, ``kill`` mode), the worst moment for
-    exactly-once. The points are played on the last set, one restart each, so that every flow named has a
-    batch of new rows ahead of it that meets rows its tables already hold;
+    exactly-once. The points are played on the last set, one restart each, each run landing a part of the set
+    first, so that every flow named has a batch of new rows ahead of it that meets rows its tables already
+    hold (a set with few files per source has too few parts for every flow: the points missed are reported);
   - at **seeded random moments** spread over the whole run: a uniform fraction of the reference's duration for
     that set (its JVM start, setup and every stage), ``kills`` of them spread over the sets.
 
@@ -26,7 +27,6 @@ differences, which must be 0. Any run that fails by itself (not killed) fails th
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import shutil
@@ -41,7 +41,7 @@ from pathlib import Path
 from fitlake import crash_points
 from fitlake.errors import FitlakeError
 from fitlake.producer import set_files
-from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
 from fitlake.streaming import BATCH, CONTINUOUS
 
 FITLAKE = [sys.executable, "-m", "fitlake.cli"]
@@ -189,7 +189,7 @@ class Reference:
 
 def build_reference(work: Path, sets: Sequence[Path], age_as_of: str = "") -> Reference:
     """Land each set and run it to its end, set after set, in a lake at ``work``."""
-    lake = Lake(work, age_as_of or _age_as_of())
+    lake = Lake(work, age_as_of or shipped_age_as_of())
     seconds = []
     for set_dir in sets:
         lake.land(set_files(set_dir))
@@ -197,14 +197,10 @@ def build_reference(work: Path, sets: Sequence[Path], age_as_of: str = "") -> Re
     return Reference(work, tuple(seconds))
 
 
-def _age_as_of() -> str:
-    return json.loads((shipped_sets_dir() / "manifest_set1.json").read_text())["age_as_of"]
-
-
 def play(plan: ChaosPlan, spark=None, reference: Reference | None = None) -> ChaosReport:  # noqa: ANN001
     """Play ``plan`` against ``reference`` (built under the work folder when not given; it must be of the same
     sets), then compare the lakes (in ``spark``, else a local session of the work folder's own)."""
-    age_as_of = plan.age_as_of or _age_as_of()
+    age_as_of = plan.age_as_of or shipped_age_as_of()
     reference = reference or build_reference(plan.work / "reference", plan.sets, age_as_of)
     if len(reference.seconds) != len(plan.sets):
         raise FitlakeError(f"The reference ran {len(reference.seconds)} sets; the plan lands {len(plan.sets)}.")
@@ -235,10 +231,15 @@ def _play_set(
     rng: random.Random,
     report: ChaosReport,
 ) -> None:
-    """Land the set (all at once in batch mode; part by part before each restart in continuous mode), play its
-    crash points and random kills, then finish it with a run left alone."""
-    restarts = len(points) + kills
-    parts = _parts(files, restarts + 1) if mode == CONTINUOUS else [files] + [[]] * restarts
+    """Land the set (part by part before each restart in continuous mode; in batch mode a part before each crash
+    point's run, then the rest), play its crash points and random kills, then finish it with a run left alone."""
+    if mode == CONTINUOUS:
+        parts = _parts(files, len(points) + kills + 1)
+    else:
+        # A part of the set for each crash point's run, so that each has new rows for every flow: landed at once,
+        # the flows beside the first point's flow in its stage would finish their batches in that run, and later
+        # points would find nothing to crash in. The rest is landed before the random kills.
+        parts = [*_parts(files, len(points) + 1), *[[]] * kills]
     for part, point in zip(parts, points, strict=False):
         lake.land(part)
         _crash_at_point(lake, mode, point, reference_seconds, report)

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fitlake.errors import FitlakeError, NotebookCellError
+from fitlake.errors import NO_SPACE, FitlakeError, NotebookCellError, storage_full, storage_full_message
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, ENVIRONMENTS, LocalLayout, repo_root, resolve_data_root
 
 RUN_SUMMARY_FILE = "summary.json"  # in the run record folder of `fitlake run`: the driver's exit value
@@ -190,9 +190,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args)
     except NotebookCellError as error:
         print(f"\nFAILED: {error.notebook}, cell {error.cell}\n{error.traceback_text}", file=sys.stderr)
+        if NO_SPACE in error.traceback_text:  # however deep in a notebook (setup, a layer), say it plainly last
+            print(f"\nERROR: {storage_full_message('the data root')}", file=sys.stderr)
         return 1
     except FitlakeError as error:
         print(f"\nERROR: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if not storage_full(error):
+            raise
+        print(f"\nERROR: {storage_full_message(error.filename or 'the data root')}", file=sys.stderr)
         return 2
     return 0
 

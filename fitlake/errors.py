@@ -49,3 +49,30 @@ class DependencyError(FitlakeError):
 
 class LandingError(FitlakeError):
     """A landing file the pipeline refuses to read (its stream would fail on it); names the file and the fix."""
+
+
+class StorageFullError(FitlakeError):
+    """The disk under the data root (tables, checkpoints, landing zone) ran out of space during a run."""
+
+
+NO_SPACE = "No space left on device"  # how the JVM's IOException and Python's OSError (ENOSPC) both say it
+
+
+def storage_full(error: BaseException) -> bool:
+    """Whether ``error``, or any error it was raised from, says the disk is full (a Py4J error carries the
+    JVM's message in its text, a Python one its errno)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "errno", None) == 28 or NO_SPACE in str(error):  # 28: ENOSPC
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def storage_full_message(where: str) -> str:
+    return (
+        f"The disk holding {where} is full ({NO_SPACE}). Nothing that was committed is lost: every table write "
+        "and checkpoint is an atomic commit, so the interrupted batch was not applied. Free some space and run "
+        "again; the run resumes from the last committed batch."
+    )

@@ -23,7 +23,7 @@ from typing import Any
 from fitlake import __version__
 from fitlake.config import CONFIG_DIR
 from fitlake.governance import Deployment, load_deployment
-from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.generator import shipped_age_as_of
 
 JOB_CLUSTER_KEY = "fitlake"
 REVIEWED_JOBS = Path("pipelines") / "jobs"  # in the repository: the reviewed rendering, one <job name>.json each
@@ -118,7 +118,7 @@ def integration_test_job(deployment: Deployment) -> dict[str, Any]:
         # Job parameters reach every task; ``set`` and ``run_mode`` differ per task, so they are task parameters.
         "parameters": [
             {"name": "environment", "default": deployment.environment},
-            {"name": "age_as_of", "default": _manifest_age_as_of()},
+            {"name": "age_as_of", "default": shipped_age_as_of()},
         ],
         "job_clusters": [_job_cluster(deployment)],
         "tasks": tasks,
@@ -166,9 +166,3 @@ def _notebook_task(deployment: Deployment, key: str, notebook: str, arguments: d
 
 def _without_key(task: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in task.items() if name != "task_key"}
-
-
-def _manifest_age_as_of() -> str:
-    """The date the shipped sets' expected ages are computed on (their manifests hold it)."""
-    manifest = json.loads((shipped_sets_dir() / "manifest_set1.json").read_text(encoding="utf-8"))
-    return manifest["age_as_of"]

@@ -9,6 +9,7 @@ notebook the run started from is written as ``<name>.ipynb`` / ``.html``, and ea
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbformat import v4
 
+from fitlake.errors import NO_SPACE, storage_full
 from fitlake.local.run_page import FAILED, PAGE_FILE, RUNNING, SUCCESS, PageRow, RunPage
 from fitlake.local.source import Notebook
 
@@ -39,6 +41,7 @@ class RunRecord:
         self._rows: dict[str, tuple[PageRow, float]] = {}  # by file stem: the row, and when it started
         self._own: PageRow | None = None  # the row of the notebook the run started from
         self.files: list[Path] = []
+        self._unwritten = False  # a write of the record failed on a full disk (said once)
 
     @classmethod
     def create(
@@ -66,7 +69,7 @@ class RunRecord:
             self._rows[stem] = (row, time.monotonic())
             self._own = self._own if is_child else row
             self.page.rows.append(row)
-            self.page.write(self.folder, self._redact)
+            self._keep(lambda: self.page.write(self.folder, self._redact))
         return stem
 
     def finish(self, state: str, seconds: float) -> Path:
@@ -76,7 +79,8 @@ class RunRecord:
             if self._own is not None:
                 self._own.state = state
             self.page.finish(state, seconds)
-            return self.page.write(self.folder, self._redact)
+            self._keep(lambda: self.page.write(self.folder, self._redact))
+            return self.folder / PAGE_FILE
 
     def write(
         self,
@@ -91,10 +95,9 @@ class RunRecord:
         """Write the executed notebook; returns the ``.ipynb`` path."""
         nb = to_ipynb(notebook, outputs, arguments=arguments, exit_value=exit_value, failed=failed)
         ipynb = self.folder / f"{stem}.ipynb"
-        nbformat.write(nb, ipynb)
         html_body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
         html_path = ipynb.with_suffix(".html")
-        html_path.write_text(html_body, encoding="utf-8")
+        self._keep(lambda: (nbformat.write(nb, ipynb), html_path.write_text(html_body, encoding="utf-8")))
         with self._lock:
             self.files += [ipynb, html_path]
             if stem in self._rows:
@@ -102,8 +105,21 @@ class RunRecord:
                 if row.state == RUNNING:  # not ended already by ``finish`` (a timed-out run that went on a while)
                     row.state = FAILED if failed else SUCCESS
                 row.seconds, row.exit_value = time.monotonic() - started, exit_value
-                self.page.write(self.folder, self._redact)
+                self._keep(lambda: self.page.write(self.folder, self._redact))
         return ipynb
+
+    def _keep(self, write: Callable[[], object]) -> None:
+        """Write a part of the record, unless the disk is full: the record shows a run, it is not the run's work,
+        and a notebook that did its work must not fail (nor a failed one lose its own error) for want of its
+        page. Said once per run on stderr; the page may then lag behind the run."""
+        try:
+            write()
+        except OSError as error:
+            if not storage_full(error):
+                raise
+            if not self._unwritten:
+                print(f"Run record: not written in full ({NO_SPACE}): {self.folder}", file=sys.stderr)
+            self._unwritten = True
 
 
 def to_ipynb(

@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
-from fitlake.errors import ConfigError, FitlakeError
+from fitlake.errors import ConfigError, FitlakeError, StorageFullError, storage_full, storage_full_message
 from fitlake.pipeline import bronze, checkpoints, gold, progress, seen, silver
 from fitlake.pipeline.flow import Flow
 from fitlake.pipeline.lock import run_lock
@@ -126,8 +126,15 @@ def run(
     """
     if mode not in (BATCH, CONTINUOUS):
         raise ConfigError(f"run_mode must be {BATCH!r} or {CONTINUOUS!r}, got {mode!r}.")
-    with run_lock(spark, config, mode, token=run_lock_token):  # each checkpoint has one writer
-        return _run_locked(spark, config, mode, layers or list(LAYERS), timeout_seconds)
+    try:
+        with run_lock(spark, config, mode, token=run_lock_token):  # each checkpoint has one writer
+            return _run_locked(spark, config, mode, layers or list(LAYERS), timeout_seconds)
+    except Exception as error:
+        if isinstance(error, StorageFullError) or not storage_full(error):
+            raise
+        # A full disk fails a Spark write deep in the JVM; its stack says little to the user. The chain is
+        # dropped so the message is what the user reads; Spark's log keeps the JVM's stack.
+        raise StorageFullError(storage_full_message(f"the lake ({config.checkpoints})")) from None
 
 
 def _run_locked(

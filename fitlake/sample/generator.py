@@ -66,6 +66,12 @@ def shipped_sets_dir() -> Path:
     return Path(__file__).resolve().parent / "data"
 
 
+def shipped_age_as_of() -> str:
+    """The date the shipped sets' expected ages are computed on (their manifests hold it): a run of the shipped
+    sets must compute ages as of this date to match them."""
+    return json.loads((shipped_sets_dir() / "manifest_set1.json").read_text(encoding="utf-8"))["age_as_of"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     defaults = SampleSpec()
     parser = argparse.ArgumentParser(prog="python -m fitlake.sample.generator", description=__doc__.splitlines()[0])

@@ -15,14 +15,14 @@ from pyspark.sql import SparkSession
 
 from fitlake import pipeline
 from fitlake.config import PipelineConfig, load_config
-from fitlake.expectations import compare_tables, expected_over_kafka, load_expected, load_manifest
+from fitlake.expectations import compare_tables, expected_over_kafka, load_expected
 from fitlake.pipeline.history import load_date_lookup
 from fitlake.producer import set_files
-from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
 from fitlake.sample.rows import ExpectedTable
 from fitlake.tables import SCHEMAS, create_all
 
-AS_OF = load_manifest(shipped_sets_dir() / "manifest_set1.json")["age_as_of"]
+AS_OF = shipped_age_as_of()
 SETS = ("set1", "set2")
 CALENDAR = "date_lookup"
 

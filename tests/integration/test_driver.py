@@ -25,13 +25,13 @@ from fitlake.local.layout import LocalLayout, repo_root
 from fitlake.local.run_page import RunPage
 from fitlake.pipeline import FLOWS
 from fitlake.producer import produce
-from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
 from fitlake.tables import SCHEMAS
 
 pytestmark = pytest.mark.integration
 
 NOTEBOOKS = repo_root() / "notebooks"
-AS_OF = load_manifest(shipped_sets_dir() / "manifest_set1.json")["age_as_of"]
+AS_OF = shipped_age_as_of()
 
 
 def test_demo_runs_the_integration_test_job_then_a_rerun_changes_nothing(tmp_path):
