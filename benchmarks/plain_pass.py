@@ -14,20 +14,21 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
+from fitlake.contract import BPM, GYM_LOGINS, KAFKA_MULTIPLEX, REGISTERED_USERS, USER_INFO, WORKOUT
 from fitlake.local.layout import LocalLayout, resolve_data_root
 from fitlake.local.session import local_spark
 from fitlake.transforms import bronze, silver
 
-PAYLOADS = {"user_info": silver.USER_INFO_PAYLOAD, "bpm": silver.BPM_PAYLOAD, "workout": silver.WORKOUT_PAYLOAD}
-CSV_SOURCES = {"registered_users": bronze.REGISTERED_USERS_CSV, "gym_logins": bronze.GYM_LOGINS_CSV}
+PAYLOADS = {USER_INFO: silver.USER_INFO_PAYLOAD, BPM: silver.BPM_PAYLOAD, WORKOUT: silver.WORKOUT_PAYLOAD}
 
 
 def main(landing: Path, out: Path) -> None:
     spark = local_spark(LocalLayout(resolve_data_root(), "dev"))
-    for source, schema in CSV_SOURCES.items():
-        rows = spark.read.schema(schema).option("header", "true").csv(str(landing / source))
-        rows.write.format("delta").mode("overwrite").save(str(out / source))
-    records = spark.read.schema(bronze.KAFKA_RECORD_JSON).json(str(landing / "kafka_multiplex")).persist()
+    for source in (REGISTERED_USERS, GYM_LOGINS):
+        rows = spark.read.schema(bronze.read_schema(source)).option("header", "true").csv(str(landing / source.name))
+        rows.write.format("delta").mode("overwrite").save(str(out / source.name))
+    kafka = bronze.read_schema(KAFKA_MULTIPLEX)
+    records = spark.read.schema(kafka).json(str(landing / KAFKA_MULTIPLEX.name)).persist()
     for topic, payload in PAYLOADS.items():
         parsed = records.where(F.col("topic") == topic).select(F.from_json("value", payload).alias("p"), "offset")
         parsed.select("p.*", "offset").write.format("delta").mode("overwrite").save(str(out / topic))

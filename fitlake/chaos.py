@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fitlake import crash_points
+from fitlake.contract import DATE_LOOKUP, KAFKA_MULTIPLEX
 from fitlake.errors import FitlakeError
 from fitlake.producer import set_files
 from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
@@ -256,12 +257,12 @@ def _parts(files: list[tuple[str, Path]], count: int) -> list[list[tuple[str, Pa
     """``files`` in ``count`` parts; the calendar (history the setup loads first) in the first. The sources take
     turns, Kafka records first (they feed most flows), so that every part carries a little of each and the
     crash points, played first, find batches to crash in."""
-    calendar = [item for item in files if item[0] == "date_lookup"]
+    calendar = [item for item in files if item[0] == DATE_LOOKUP.name]
     by_source: dict[str, list[tuple[str, Path]]] = {}
     for item in files:
-        if item[0] != "date_lookup":
+        if item[0] != DATE_LOOKUP.name:
             by_source.setdefault(item[0], []).append(item)
-    order = sorted(by_source, key=lambda source: (source != "kafka_multiplex", source))
+    order = sorted(by_source, key=lambda source: (source != KAFKA_MULTIPLEX.name, source))
     turns = [by_source[source][i] for i in range(max(map(len, by_source.values()), default=0)) for source in order
              if i < len(by_source[source])]  # fmt: skip
     parts, start = [], 0

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from fitlake.contract import SOURCE_NAMES
 from fitlake.errors import ConfigError
 
-SOURCES = ("date_lookup", "registered_users", "gym_logins", "kafka_multiplex")
+SOURCES = SOURCE_NAMES  # the order a set lands in: the calendar first
 
 Copy = Callable[[str, str], object]
 

@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 
 from fitlake import platform
 from fitlake.config import PipelineConfig
+from fitlake.contract import GYM_LOGINS, KAFKA_MULTIPLEX, REGISTERED_USERS
 from fitlake.streaming import clear_uncommitted_table_folder, table_property
 
 BRONZE, SILVER, GOLD = "bronze", "silver", "gold"
@@ -30,25 +31,26 @@ class TableSpec:
     change_feed: bool = False
 
 
+# What bronze adds to a landed row's fields: when it was written, and the file (or Kafka position) it came from.
+_LANDED = "load_time TIMESTAMP, source_file STRING"
+
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         BRONZE,
-        "registered_users_bz",
-        "user_id BIGINT, device_id BIGINT, mac_address STRING, registration_timestamp DOUBLE, "
-        "load_time TIMESTAMP, source_file STRING",
+        REGISTERED_USERS.bronze_table,
+        f"{REGISTERED_USERS.schema}, {_LANDED}",
         "Registrations as landed (CSV), one row per well-formed landing row.",
     ),
     TableSpec(
         BRONZE,
-        "gym_logins_bz",
-        "mac_address STRING, gym BIGINT, login DOUBLE, logout DOUBLE, load_time TIMESTAMP, source_file STRING",
+        GYM_LOGINS.bronze_table,
+        f"{GYM_LOGINS.schema}, {_LANDED}",
         "Gym login/logout sessions as landed (CSV), one row per well-formed landing row.",
     ),
     TableSpec(
         BRONZE,
-        "kafka_multiplex_bz",
-        "key STRING, value STRING, topic STRING, partition INT, offset BIGINT, timestamp BIGINT, date DATE, "
-        "week_part STRING, load_time TIMESTAMP, source_file STRING",
+        KAFKA_MULTIPLEX.bronze_table,
+        f"{KAFKA_MULTIPLEX.schema}, date DATE, week_part STRING, {_LANDED}",
         "Kafka records of topics user_info, bpm and workout, multiplexed; date and week_part of the record.",
         partitioned_by=("topic", "week_part"),
     ),

@@ -12,18 +12,17 @@ quarantines it, as it would from a file.
 
 from __future__ import annotations
 
-# The CSV columns of each landing source, in the documented order (README, "Input contract").
-LANDING_COLUMNS: dict[str, tuple[str, ...]] = {
-    "registered_users": ("user_id", "device_id", "mac_address", "registration_timestamp"),
-    "gym_logins": ("mac_address", "gym", "login", "logout"),
-}
+from fitlake.contract import GYM_LOGINS, REGISTERED_USERS
+
+# The CSV columns of each source the extract lands, in the contract's order.
+LANDING_COLUMNS: dict[str, tuple[str, ...]] = {source.name: source.columns for source in (REGISTERED_USERS, GYM_LOGINS)}
 
 REGISTRATIONS = "registrations"
 GYM_SESSIONS = "gym_sessions"
 MARK_COLUMN = "row_version"
 # The views the extract reads (config: extract.tables.<source>.table): the landing columns and the mark.
 # In Azure SQL the same views cast rowversion to BIGINT; here they only select.
-EXTRACT_VIEWS = {"registered_users": "registrations_extract", "gym_logins": "gym_sessions_extract"}
+EXTRACT_VIEWS = {REGISTERED_USERS.name: "registrations_extract", GYM_LOGINS.name: "gym_sessions_extract"}
 
 
 def _versioned(table: str, key: str, columns: str) -> str:
@@ -72,8 +71,8 @@ CREATE TABLE IF NOT EXISTS {GYM_SESSIONS} (
 CREATE UNIQUE INDEX IF NOT EXISTS {GYM_SESSIONS}_visit ON {GYM_SESSIONS} (mac_address, gym, login);
 CREATE INDEX IF NOT EXISTS {GYM_SESSIONS}_{MARK_COLUMN} ON {GYM_SESSIONS} ({MARK_COLUMN});
 {_versioned(GYM_SESSIONS, "session_id", "mac_address, gym, login, logout")}
-CREATE VIEW IF NOT EXISTS {EXTRACT_VIEWS["registered_users"]} AS
-    SELECT {", ".join(LANDING_COLUMNS["registered_users"])}, {MARK_COLUMN} FROM {REGISTRATIONS};
-CREATE VIEW IF NOT EXISTS {EXTRACT_VIEWS["gym_logins"]} AS
-    SELECT {", ".join(LANDING_COLUMNS["gym_logins"])}, {MARK_COLUMN} FROM {GYM_SESSIONS};
+CREATE VIEW IF NOT EXISTS {EXTRACT_VIEWS[REGISTERED_USERS.name]} AS
+    SELECT {", ".join(REGISTERED_USERS.columns)}, {MARK_COLUMN} FROM {REGISTRATIONS};
+CREATE VIEW IF NOT EXISTS {EXTRACT_VIEWS[GYM_LOGINS.name]} AS
+    SELECT {", ".join(GYM_LOGINS.columns)}, {MARK_COLUMN} FROM {GYM_SESSIONS};
 """

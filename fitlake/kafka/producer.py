@@ -22,13 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fitlake.contract import EPOCH_MILLIS_BELOW, EPOCH_SECONDS_BELOW, KAFKA_MULTIPLEX, TOPICS
 from fitlake.errors import ConfigError, FitlakeError
-from fitlake.kafka.settings import TOPICS
 
-SOURCE = "kafka_multiplex"
-# The file mode's rule: timestamps below 1e11 are epoch seconds, others milliseconds, up to 1e14 ms.
-EPOCH_SECONDS_BELOW = 1e11
-EPOCH_MILLIS_BELOW = 1e14
+SOURCE = KAFKA_MULTIPLEX.name
 SEND_TIMEOUT_SECONDS = 60
 
 

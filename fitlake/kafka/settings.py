@@ -21,10 +21,9 @@ from typing import Any, Protocol
 from pyspark.sql import SparkSession
 
 from fitlake import platform
+from fitlake.contract import TOPICS
 from fitlake.errors import ConfigError
 
-# Topic names are domain values: the three topics the producers publish and bronze reads.
-TOPICS = ("user_info", "bpm", "workout")
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 _LOGIN_MODULES = {

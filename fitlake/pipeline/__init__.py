@@ -18,6 +18,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
+from fitlake.contract import SOURCE_NAMES
 from fitlake.errors import ConfigError, FitlakeError, StorageFullError, storage_full, storage_full_message
 from fitlake.pipeline import bronze, checkpoints, gold, progress, seen, silver
 from fitlake.pipeline.flow import Flow
@@ -27,12 +28,11 @@ from fitlake.tables import BRONZE, GOLD, SILVER
 
 FLOWS: tuple[Flow, ...] = (*bronze.FLOWS, *silver.FLOWS, *gold.FLOWS)
 LAYERS = (BRONZE, SILVER, GOLD)
-LANDING_SOURCES = ("registered_users", "gym_logins", "kafka_multiplex", "date_lookup")
 
 
 def landing_folders(config: PipelineConfig) -> list[str]:
     """The landing folders the bronze streams watch; they must exist before the streams start."""
-    return [config.landing_path(source) for source in LANDING_SOURCES]
+    return [config.landing_path(source) for source in SOURCE_NAMES]
 
 
 @dataclass

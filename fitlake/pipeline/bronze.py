@@ -17,6 +17,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from fitlake import platform
 from fitlake.config import PipelineConfig
+from fitlake.contract import GYM_LOGINS, KAFKA_MULTIPLEX, REGISTERED_USERS, LandingSource
 from fitlake.errors import LandingError
 from fitlake.kafka import settings as kafka_settings
 from fitlake.pipeline.flow import Flow, Inputs, batch_app_id
@@ -37,23 +38,22 @@ from fitlake.tables import BRONZE, SILVER
 from fitlake.transforms import bronze
 
 
-def _csv_flow(source: str, schema: str, required: tuple[str, ...], times: tuple[str, ...]) -> Flow:
-    columns = tuple(c.split()[0] for c in schema.split(", ") if not c.startswith(bronze.CORRUPT))
-    table_name = f"{source}_bz"
+def _csv_flow(source: LandingSource) -> Flow:
+    columns, schema, table_name = source.columns, bronze.read_schema(source), source.bronze_table
 
     def checkpoint_of(config: PipelineConfig) -> str:
         return config.checkpoint(f"{BRONZE}/{table_name}")
 
     def inputs(config: PipelineConfig) -> Inputs:
-        return Inputs(folders=(config.landing_path(source),))
+        return Inputs(folders=(config.landing_path(source.name),))
 
     def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
         table, quarantine = config.table(BRONZE, table_name), config.table(BRONZE, "quarantine")
         checkpoint = checkpoint_of(config)
 
         def handle(batch: DataFrame, batch_id: int) -> None:
-            epochs = [bronze.not_an_epoch(column) for column in times]
-            checked = bronze.csv_with_reason(batch, columns, required, epochs).persist()
+            epochs = [bronze.not_an_epoch(column) for column in source.epoch_seconds]
+            checked = bronze.csv_with_reason(batch, columns, source.required, epochs).persist()
             try:
                 app_id = batch_app_id(batch.sparkSession, checkpoint)
                 append_once(bronze.good_rows(checked, columns), table, app_id, batch_id)
@@ -62,8 +62,9 @@ def _csv_flow(source: str, schema: str, required: tuple[str, ...], times: tuple[
             finally:
                 checked.unpersist()
 
-        _check_landing(spark, config.landing_path(source), checkpoint, quarantine, table_name, schema)
-        stream = read_landing(spark, config.landing_path(source), "csv", schema)
+        folder = config.landing_path(source.name)
+        _check_landing(spark, folder, checkpoint, quarantine, table_name, schema)
+        stream = read_landing(spark, folder, source.format, schema)
         return for_each_batch(stream, StreamTarget(table, checkpoint, trigger, f"{BRONZE}.{table_name}"), handle)
 
     return Flow(f"{BRONZE}.{table_name}", stage=1, start=start, inputs=inputs, checkpoint=checkpoint_of)
@@ -75,12 +76,12 @@ def _kafka_records(spark: SparkSession, config: PipelineConfig) -> DataFrame:
         login = kafka_settings.credentials(config.kafka, config.secrets)
         options = kafka_settings.spark_source_options(config.kafka, login, shaded=platform.on_databricks())
         return bronze.kafka_source_records(read_kafka(spark, options))
-    return read_landing(spark, config.landing_path("kafka_multiplex"), "json", bronze.KAFKA_RECORD_JSON)
+    source = KAFKA_MULTIPLEX
+    return read_landing(spark, config.landing_path(source.name), source.format, bronze.read_schema(source))
 
 
 def _kafka_flow() -> Flow:
-    table_name = "kafka_multiplex_bz"
-    columns = ("key", "value", "topic", "partition", "offset", "timestamp")
+    table_name, columns = KAFKA_MULTIPLEX.bronze_table, KAFKA_MULTIPLEX.columns
 
     def checkpoint_of(config: PipelineConfig) -> str:
         # Each source has its own checkpoint (file listings and Kafka offsets cannot share one), so a lake
@@ -90,7 +91,7 @@ def _kafka_flow() -> Flow:
 
     def inputs(config: PipelineConfig) -> Inputs | None:
         # What a topic holds is only known by asking the broker, which is the query's own work: always run.
-        return None if config.bronze_source == "kafka" else Inputs(folders=(config.landing_path("kafka_multiplex"),))
+        return None if config.bronze_source == "kafka" else Inputs(folders=(config.landing_path(KAFKA_MULTIPLEX.name),))
 
     def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
         table, quarantine = config.table(BRONZE, table_name), config.table(BRONZE, "quarantine")
@@ -110,7 +111,7 @@ def _kafka_flow() -> Flow:
                 checked.unpersist()
 
         if config.bronze_source != "kafka":
-            _check_landing(spark, config.landing_path("kafka_multiplex"), checkpoint, quarantine, table_name)
+            _check_landing(spark, config.landing_path(KAFKA_MULTIPLEX.name), checkpoint, quarantine, table_name)
 
         def launch(chosen: Trigger) -> StreamingQuery:
             target = StreamTarget(table, checkpoint, chosen, f"{BRONZE}.{table_name}")
@@ -196,13 +197,4 @@ def _replay_pending_batch(spark: SparkSession, checkpoint: str, query: Streaming
             query.stop()
 
 
-FLOWS = (
-    _csv_flow(
-        "registered_users",
-        bronze.REGISTERED_USERS_CSV,
-        bronze.REGISTERED_USERS_REQUIRED,
-        bronze.REGISTERED_USERS_TIMES,
-    ),
-    _csv_flow("gym_logins", bronze.GYM_LOGINS_CSV, bronze.GYM_LOGINS_REQUIRED, bronze.GYM_LOGINS_TIMES),
-    _kafka_flow(),
-)
+FLOWS = (_csv_flow(REGISTERED_USERS), _csv_flow(GYM_LOGINS), _kafka_flow())

@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
+from fitlake.contract import DATE_LOOKUP
 from fitlake.streaming import MergeSpec, list_files, merge_into, table_property
 from fitlake.tables import SILVER
 from fitlake.transforms import bronze
@@ -41,13 +42,13 @@ def load_date_lookup(spark: SparkSession, config: PipelineConfig) -> str:
     Skipped when the inputs are the ones the calendar was last loaded from: the check is one listing and one
     table property, the load a read, a count and a MERGE.
     """
-    path, table = config.landing_path("date_lookup"), config.table(SILVER, "date_lookup")
+    path, table = config.landing_path(DATE_LOOKUP.name), config.table(SILVER, "date_lookup")
     listing = list_files(spark, path)
     inputs = None if listing is None else _digest(listing or [(f"generated {GENERATED_FROM}..{GENERATED_TO}", 0, 0)])
     if inputs is not None and table_property(spark, table, LOADED_FROM_PROPERTY) == inputs:
         return f"unchanged since the last load ({path if listing else 'generated'})"
     try:
-        rows = spark.read.schema(bronze.DATE_LOOKUP_JSON).options(**bronze.STRICT_JSON).json(path)
+        rows = spark.read.schema(DATE_LOOKUP.schema).options(**bronze.STRICT_JSON).json(path)
         origin = path if not rows.isEmpty() else ""
     except AnalysisException:
         origin = ""

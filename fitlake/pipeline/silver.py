@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
+from fitlake.contract import BPM, GYM_LOGINS, KAFKA_MULTIPLEX, REGISTERED_USERS, USER_INFO, WORKOUT
 from fitlake.pipeline.flow import Flow, Handler, Source, batch_app_id, table_flow
 from fitlake.streaming import (
     MergeSpec,
@@ -219,19 +220,19 @@ def _flow(name: str, stage: int, source: Source, handler: HandlerFactory) -> Flo
 
 
 FLOWS = (
-    _flow("users", 2, _bronze("registered_users_bz"), _users),
-    _flow("gym_logs", 2, _bronze("gym_logins_bz"), _gym_logs),
-    _flow("user_profile", 2, _bronze("kafka_multiplex_bz", "user_info"), _user_profile),
+    _flow("users", 2, _bronze(REGISTERED_USERS.bronze_table), _users),
+    _flow("gym_logs", 2, _bronze(GYM_LOGINS.bronze_table), _gym_logs),
+    _flow("user_profile", 2, _bronze(KAFKA_MULTIPLEX.bronze_table, USER_INFO), _user_profile),
     _flow(
         "heart_rate",
         2,
-        _bronze("kafka_multiplex_bz", "bpm"),
+        _bronze(KAFKA_MULTIPLEX.bronze_table, BPM),
         _events("heart_rate", silver.parse_bpm, silver.heart_rate, MergeSpec(("device_id", "time"), prune_by="time")),
     ),
     _flow(
         "workouts",
         2,
-        _bronze("kafka_multiplex_bz", "workout"),
+        _bronze(KAFKA_MULTIPLEX.bronze_table, WORKOUT),
         _events("workouts", silver.parse_workout, silver.workouts, MergeSpec(("user_id", "time"), prune_by="time")),
     ),
     _flow("completed_workouts", 3, _changes("workouts", ("insert",)), _completed_workouts),

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from fitlake import contract
 from fitlake.sample import people
 from fitlake.sample.model import (
     DATE_LOOKUP,
@@ -38,7 +39,7 @@ from fitlake.sample.model import (
 from fitlake.sample.world import NO_STOP_READING_MINUTES, quarter
 
 SOURCES = (REGISTERED_USERS, GYM_LOGINS, KAFKA_MULTIPLEX, DATE_LOOKUP)
-EXTENSIONS = {REGISTERED_USERS: "csv", GYM_LOGINS: "csv", KAFKA_MULTIPLEX: "json", DATE_LOOKUP: "json"}
+EXTENSIONS = {source.name: source.format for source in contract.SOURCES}  # a file's extension is its format
 PARTITIONS = 2
 DATE_MARGIN_DAYS = 7
 """date_lookup covers every date an event time touches, plus this many days either side."""

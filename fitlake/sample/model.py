@@ -16,18 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from fitlake import contract
 from fitlake.sample.spec import SampleSpec
 
-# Landing sources: the folder names under set<N>/.
-REGISTERED_USERS = "registered_users"
-GYM_LOGINS = "gym_logins"
-KAFKA_MULTIPLEX = "kafka_multiplex"
-DATE_LOOKUP = "date_lookup"
+# Landing sources: the folder names under set<N>/ (the landing contract's).
+REGISTERED_USERS = contract.REGISTERED_USERS.name
+GYM_LOGINS = contract.GYM_LOGINS.name
+KAFKA_MULTIPLEX = contract.KAFKA_MULTIPLEX.name
+DATE_LOOKUP = contract.DATE_LOOKUP.name
 
 # Kafka topics and payload vocabularies.
-TOPIC_USER_INFO = "user_info"
-TOPIC_BPM = "bpm"
-TOPIC_WORKOUT = "workout"
+TOPIC_USER_INFO, TOPIC_BPM, TOPIC_WORKOUT = contract.USER_INFO, contract.BPM, contract.WORKOUT
 NEW, UPDATE, DELETE = "new", "update", "delete"
 START, STOP = "start", "stop"
 

@@ -24,7 +24,7 @@ DAY_SECONDS = 86_400
 EARLIEST_DATE = date(1980, 1, 1)
 LATEST_DATE = date(4999, 12, 31)
 """Every date of a sample lies in this range. The pipeline reads an epoch time below 1e11 as seconds
-(``fitlake.transforms.bronze.EPOCH_SECONDS_BELOW``, the year 5138) and above it as milliseconds, so a sample
+(``fitlake.contract.EPOCH_SECONDS_BELOW``, the year 5138) and above it as milliseconds, so a sample
 before 1973 (where milliseconds are below 1e11) or after 5138 would be read wrongly; Python's dates end in
 9999. The range stays well inside."""
 

@@ -12,9 +12,11 @@ from datetime import datetime, timezone
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from fitlake import contract
+from fitlake.contract import LandingSource
+
 CORRUPT = "_corrupt_record"
 REASON = "_reason"
-TOPICS = ("user_info", "bpm", "workout")
 
 # Strict JSON, for every JSON reader of landing data (files and payloads). Spark's JSON parser accepts
 # single-quoted strings and bare NaN/Infinity by default; neither is JSON, and a document written so must be
@@ -31,26 +33,11 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 # What a UTF-8 decoder puts in place of bytes that are not UTF-8: text holding it is no longer the file's.
 REPLACEMENT_CHARACTER = "\ufffd"
 
-# Epoch values below this are seconds, above it milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
-EPOCH_SECONDS_BELOW = 1e11
 
-REGISTERED_USERS_CSV = (
-    f"user_id BIGINT, device_id BIGINT, mac_address STRING, registration_timestamp DOUBLE, {CORRUPT} STRING"
-)
-GYM_LOGINS_CSV = f"mac_address STRING, gym BIGINT, login DOUBLE, logout DOUBLE, {CORRUPT} STRING"
-KAFKA_RECORD_JSON = (
-    f"key STRING, value STRING, topic STRING, partition INT, offset BIGINT, timestamp BIGINT, {CORRUPT} STRING"
-)
-DATE_LOOKUP_JSON = (
-    "date STRING, week INT, year INT, month INT, dayofweek INT, dayofmonth INT, dayofyear INT, week_part STRING"
-)
-
-REGISTERED_USERS_REQUIRED = ("user_id", "device_id", "mac_address", "registration_timestamp")
-GYM_LOGINS_REQUIRED = ("mac_address", "gym", "login")
-KAFKA_REQUIRED = ("value", "topic", "partition", "offset", "timestamp")
-# Epoch-seconds columns of each CSV source (checked for range before they become timestamps).
-REGISTERED_USERS_TIMES = ("registration_timestamp",)
-GYM_LOGINS_TIMES = ("login", "logout")
+def read_schema(source: LandingSource) -> str:
+    """The schema a source's landing files are read with: the contract's fields, then the text of a line the
+    reader could not parse (PERMISSIVE mode), so that the line reaches quarantine instead of vanishing."""
+    return f"{source.schema}, {CORRUPT} STRING"
 
 
 # A check: (a condition that is true when a row is bad, the reason to record for it).
@@ -65,7 +52,7 @@ def first_reason(checks: Sequence[Check]) -> Column:
     return reason
 
 
-def not_an_epoch(column: str, limit: float = EPOCH_SECONDS_BELOW) -> Check:
+def not_an_epoch(column: str, limit: float = contract.EPOCH_SECONDS_BELOW) -> Check:
     """A check that ``column`` is a plausible epoch (0 <= value < limit, not NaN).
 
     Without it an absurd value (1e17, NaN) would make ``timestamp_seconds`` overflow or yield a null key,
@@ -165,19 +152,19 @@ def csv_raw(columns: Sequence[str]) -> Column:
 
 
 def kafka_raw() -> Column:
-    fields = F.to_json(F.struct("key", "value", "topic", "partition", "offset", "timestamp"))
+    fields = F.to_json(F.struct(*contract.KAFKA_MULTIPLEX.columns))
     return F.coalesce(F.col(CORRUPT), fields)
 
 
 def kafka_with_reason(df: DataFrame) -> DataFrame:
-    unknown_topic = (~F.col("topic").isin(*TOPICS), F.concat(F.lit("unknown topic "), F.col("topic")))
-    # Milliseconds up to the same horizon as seconds: below 1e11 s = 1e14 ms.
-    timestamp = not_an_epoch("timestamp", EPOCH_SECONDS_BELOW * 1000)
+    unknown_topic = (~F.col("topic").isin(*contract.TOPICS), F.concat(F.lit("unknown topic "), F.col("topic")))
+    timestamp = not_an_epoch("timestamp", contract.EPOCH_MILLIS_BELOW)
     # A line cut at MAX_LINE_BYTES by the reader; a few bytes short of it when the cut split a UTF-8 character.
     cut = (F.octet_length(CORRUPT) >= MAX_LINE_BYTES - 3, F.lit(f"line longer than {MAX_LINE_BYTES} bytes, cut"))
     # Checked on the corrupt text only: the JSON parser refuses a line that is not UTF-8, so a good record is.
     first = (cut, not_utf8(F.col(CORRUPT)))
-    return with_reason(df, KAFKA_REQUIRED, "Kafka record", extra=(unknown_topic, timestamp), first=first)
+    required = contract.KAFKA_MULTIPLEX.required
+    return with_reason(df, required, "Kafka record", extra=(unknown_topic, timestamp), first=first)
 
 
 def kafka_source_records(df: DataFrame) -> DataFrame:
@@ -206,7 +193,7 @@ def kafka_source_records(df: DataFrame) -> DataFrame:
 def epoch_seconds(column: str) -> Column:
     """Kafka's timestamp in epoch seconds (DOUBLE), whether it landed as milliseconds or seconds."""
     value = F.col(column).cast("double")
-    return F.when(value < EPOCH_SECONDS_BELOW, value).otherwise(value / 1000)
+    return F.when(value < contract.EPOCH_SECONDS_BELOW, value).otherwise(value / 1000)
 
 
 def kafka_records(df: DataFrame, date_lookup: DataFrame) -> DataFrame:

@@ -6,7 +6,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from waiting import wait_for
 
-from fitlake.kafka.settings import TOPICS
+from fitlake.contract import TOPICS
 
 PARTITIONS = 2  # the shipped sets use partitions 0 and 1
 

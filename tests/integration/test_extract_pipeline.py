@@ -15,6 +15,7 @@ from lake import SETS, assert_as_expected, fresh_lake, land
 
 from fitlake import pipeline
 from fitlake.config import PipelineConfig
+from fitlake.contract import DATE_LOOKUP, KAFKA_MULTIPLEX
 from fitlake.extract import extract_all, load_extract_config
 from fitlake.extract.increment import Increment
 from fitlake.extract.run import Delivery, state_path
@@ -24,7 +25,7 @@ from fitlake.sample.database import load_set
 from fitlake.sample.generator import shipped_sets_dir
 
 # Sources that do not come from the database: landed as files, as in the file mode.
-OTHER_SOURCES = ("kafka_multiplex", "date_lookup")
+OTHER_SOURCES = (KAFKA_MULTIPLEX.name, DATE_LOOKUP.name)  # the extract lands the CSV sources
 
 
 class SimulatedCrashError(Exception):

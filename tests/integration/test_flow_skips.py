@@ -15,8 +15,8 @@ import pytest
 from lake import SETS, assert_as_expected, fresh_lake, land
 
 from fitlake import pipeline
+from fitlake.contract import GYM_LOGINS, SOURCE_NAMES
 from fitlake.pipeline.checkpoints import CheckpointError
-from fitlake.producer import SOURCES
 from fitlake.tables import BRONZE, GOLD, SILVER
 
 ALL_FLOWS = [flow.name for flow in pipeline.FLOWS]
@@ -113,7 +113,7 @@ def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_pat
     assert f"stage 1: 1 flow ({BRONZE}.gym_logins_bz), 2 skipped (nothing new: " in printed
     assert "stage 5: 0 flows, 1 skipped" in printed
     # The rest of set 2 (a copy of gym_logins again would be a rewritten file: its flow would rightly run).
-    land(config, "set2", sources=tuple(source for source in SOURCES if source != "gym_logins"))
+    land(config, "set2", sources=tuple(source for source in SOURCE_NAMES if source != GYM_LOGINS.name))
     ran = _ran(pipeline.run(spark, config))
     assert ran == set(ALL_FLOWS) - {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
     # Landed in two parts, skipping in between, the lake ends holding what sets 1 and 2 must give.

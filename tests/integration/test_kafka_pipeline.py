@@ -15,6 +15,7 @@ from pyspark.errors import StreamingQueryException
 from pyspark.sql import functions as F
 
 from fitlake import crash_points, pipeline
+from fitlake.contract import KAFKA_MULTIPLEX, SOURCE_NAMES
 from fitlake.kafka.producer import publish_set
 from fitlake.kafka.settings import KafkaSettings, credentials, python_client_config
 from fitlake.local.secrets import EnvSecrets, Redactor, secret_env_var
@@ -24,7 +25,7 @@ from fitlake.streaming import BATCH, Trigger
 
 pytestmark = pytest.mark.integration
 
-FILE_SOURCES = ("date_lookup", "registered_users", "gym_logins")
+FILE_SOURCES = tuple(name for name in SOURCE_NAMES if name != KAFKA_MULTIPLEX.name)
 # The lines of the shipped sets that are no Kafka record at all (file mode: bronze quarantine rows).
 UNPUBLISHABLE = {"set1": ["set1-part-00003.json:20"], "set2": ["set2-part-00000.json:5"]}
 

@@ -7,6 +7,7 @@ import datetime as dt
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
+from fitlake.contract import GYM_LOGINS, KAFKA_MULTIPLEX, REGISTERED_USERS
 from fitlake.streaming import BATCH, StreamTarget, Trigger, for_each_batch, read_landing
 from fitlake.transforms import bronze
 from fitlake.transforms.bronze import CORRUPT
@@ -21,21 +22,19 @@ def test_csv_rows_get_a_reason_for_each_problem(spark):
             (None, None, None, None, "bad,row"),
             (None, 10, "aa", 1.0, None),
         ],
-        bronze.REGISTERED_USERS_CSV,
+        bronze.read_schema(REGISTERED_USERS),
     )
-    reasons = [
-        r[bronze.REASON] for r in bronze.with_reason(rows, bronze.REGISTERED_USERS_REQUIRED, "CSV row").collect()
-    ]
+    reasons = [r[bronze.REASON] for r in bronze.with_reason(rows, REGISTERED_USERS.required, "CSV row").collect()]
     assert reasons == [None, "malformed CSV row", "missing user_id"]
 
 
 def test_quarantine_keeps_the_raw_text_and_the_good_rows_keep_their_columns(spark):
-    schema = f"{bronze.GYM_LOGINS_CSV}, {STAMPS}"
+    schema = f"{bronze.read_schema(GYM_LOGINS)}, {STAMPS}"
     now = dt.datetime(2026, 1, 1)
     rows = spark.createDataFrame(
         [("aa", 1, 10.0, 20.0, None, now, "f.csv"), (None, None, None, None, "x,y,z,w,v", now, "f.csv")], schema
     )
-    checked = bronze.with_reason(rows, bronze.GYM_LOGINS_REQUIRED, "CSV row")
+    checked = bronze.with_reason(rows, GYM_LOGINS.required, "CSV row")
     columns = ("mac_address", "gym", "login", "logout")
     assert bronze.good_rows(checked, columns).count() == 1
     bad = bronze.quarantined(checked, "gym_logins_bz", bronze.csv_raw(columns)).first()
@@ -47,7 +46,7 @@ def test_quarantine_keeps_the_raw_text_and_the_good_rows_keep_their_columns(spar
     )
 
 
-USERS_COLUMNS = ("user_id", "device_id", "mac_address", "registration_timestamp")
+USERS_COLUMNS = REGISTERED_USERS.columns
 HEADER_LINE = ",".join(USERS_COLUMNS)
 QUOTED_HEADER = "\ufeff" + ",".join(f'"{column}"' for column in USERS_COLUMNS) + "\r"
 
@@ -56,11 +55,11 @@ def csv_rows(spark, *rows: tuple):
     """Registered-user rows as the landing reader gives them without a header option: (file, fields..., corrupt)."""
     now = dt.datetime(2026, 1, 1)
     stamped = [(*fields, now, file) for file, *fields in rows]
-    return spark.createDataFrame(stamped, f"{bronze.REGISTERED_USERS_CSV}, {STAMPS}")
+    return spark.createDataFrame(stamped, f"{bronze.read_schema(REGISTERED_USERS)}, {STAMPS}")
 
 
 def csv_reasons(rows) -> list[tuple]:
-    checked = bronze.csv_with_reason(rows, USERS_COLUMNS, bronze.REGISTERED_USERS_REQUIRED)
+    checked = bronze.csv_with_reason(rows, USERS_COLUMNS, REGISTERED_USERS.required)
     return sorted(((r.source_file, r.user_id, r[bronze.REASON] or "") for r in checked.collect()), key=str)
 
 
@@ -96,7 +95,7 @@ def test_a_kafka_line_that_is_not_utf8_says_so(spark):
     """The JSON reader keeps a refused line's bytes as they were: here a line holding the byte E9 (Latin-1 é).
     (A line cut at MAX_LINE_BYTES is tested with a real 100 MB line: tests/integration/test_hostile_input.py.)"""
     line = F.unhex(F.lit("7B226B6579223A2022E9227D")).cast("string")  # {"key": "<E9>"}
-    fields = [field.split() for field in bronze.KAFKA_RECORD_JSON.split(", ")]
+    fields = [field.split() for field in bronze.read_schema(KAFKA_MULTIPLEX).split(", ")]
     record = spark.range(1).select(
         *[F.lit(None).cast(kind).alias(name) for name, kind in fields if name != CORRUPT], line.alias(CORRUPT)
     )
@@ -119,7 +118,7 @@ def test_kafka_records_need_their_fields_and_a_known_topic(spark):
             ("k", None, "bpm", 0, 3, 1678451168000, None),
             (None, None, None, None, None, None, "not a record"),
         ],
-        bronze.KAFKA_RECORD_JSON,
+        bronze.read_schema(KAFKA_MULTIPLEX),
     )
     reasons = [r[bronze.REASON] for r in bronze.kafka_with_reason(rows).collect()]
     assert reasons == [None, "unknown topic payments", "missing value", "malformed Kafka record"]
@@ -151,12 +150,12 @@ def test_kafka_records_take_week_part_from_the_calendar_with_a_fallback(spark):
 
 
 def test_absurd_times_in_csv_rows_and_kafka_records_are_quarantined(spark):
-    rows = spark.createDataFrame([(1, 10, "aa", 1e17, None)], bronze.REGISTERED_USERS_CSV)
-    epochs = [bronze.not_an_epoch(c) for c in bronze.REGISTERED_USERS_TIMES]
-    checked = bronze.with_reason(rows, bronze.REGISTERED_USERS_REQUIRED, "CSV row", epochs)
+    rows = spark.createDataFrame([(1, 10, "aa", 1e17, None)], bronze.read_schema(REGISTERED_USERS))
+    epochs = [bronze.not_an_epoch(c) for c in REGISTERED_USERS.epoch_seconds]
+    checked = bronze.with_reason(rows, REGISTERED_USERS.required, "CSV row", epochs)
     assert checked.first()[bronze.REASON] == "registration_timestamp is not an epoch time"
     record = spark.createDataFrame(
-        [("k", "{}", "bpm", 0, 1, 9_000_000_000_000_000_000, None)], bronze.KAFKA_RECORD_JSON
+        [("k", "{}", "bpm", 0, 1, 9_000_000_000_000_000_000, None)], bronze.read_schema(KAFKA_MULTIPLEX)
     )
     assert bronze.kafka_with_reason(record).first()[bronze.REASON] == "timestamp is not an epoch time"
 
@@ -200,7 +199,7 @@ def test_the_landing_reader_takes_only_json_lines_that_are_json(spark, tmp_path)
     def handle(batch, _batch_id: int) -> None:
         rows.extend(batch.select("offset", CORRUPT).collect())
 
-    stream = read_landing(spark, str(landing), "json", bronze.KAFKA_RECORD_JSON)
+    stream = read_landing(spark, str(landing), "json", bronze.read_schema(KAFKA_MULTIPLEX))
     target = StreamTarget("unused", str(tmp_path / "checkpoint"), Trigger(BATCH))
     for_each_batch(stream, target, handle).awaitTermination()
     assert sorted((r.offset, r[CORRUPT]) for r in rows if r[CORRUPT] is None) == [(1, None)]
