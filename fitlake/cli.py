@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fitlake.errors import NO_SPACE, FitlakeError, NotebookCellError, storage_full, storage_full_message
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, ENVIRONMENTS, LocalLayout, repo_root, resolve_data_root
+from fitlake.parameters import BRONZE_SOURCE, BRONZE_SOURCES, DRIVER_PARAMETERS, ENVIRONMENT
 
 RUN_SUMMARY_FILE = "summary.json"  # in the run record folder of `fitlake run`: the driver's exit value
 
@@ -61,14 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runtime(notebook)
 
     run = commands.add_parser("run", help="run the driver notebook (setup, bronze, silver, gold)")
-    run.add_argument("--mode", default="batch", choices=("batch", "continuous"))
-    run.add_argument("--landing", default="", help="landing root override (a path or URI)")
-    run.add_argument("--processing-time", default="", help="continuous trigger interval, e.g. '10 seconds'")
-    run.add_argument("--layers", default="bronze,silver,gold", help="comma-separated layers to run")
-    run.add_argument("--timeout", default="0", help="continuous mode: stop after this many seconds (0 = never)")
-    run.add_argument("--age-as-of", default="", help="date for age bins (yyyy-MM-dd; default: config)")
-    run.add_argument("--bronze-source", default="", choices=("", "files", "kafka"), help="default: config")
-    run.add_argument("--kafka-bootstrap-servers", default="", help="Kafka mode: default the local broker")
+    for parameter in DRIVER_PARAMETERS:  # the driver's widgets as flags (the environment is --env)
+        if parameter is not ENVIRONMENT:
+            choices = parameter.choices or (("", *BRONZE_SOURCES) if parameter is BRONZE_SOURCE else None)
+            run.add_argument(
+                parameter.flag, dest=parameter.name, default=parameter.default, choices=choices, help=parameter.help
+            )
     _add_runtime(run)
 
     produce = commands.add_parser("produce", help="land a sample set (1 or 2) in the landing zone")
@@ -247,17 +246,8 @@ def _notebook(name: str) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
-    params = {
-        "environment": args.env,
-        "run_mode": args.mode,
-        "landing": args.landing,
-        "processing_time": args.processing_time,
-        "layers": args.layers,
-        "run_timeout_seconds": args.timeout,
-        "age_as_of": args.age_as_of,
-        "bronze_source": args.bronze_source,
-        "kafka_bootstrap_servers": args.kafka_bootstrap_servers,
-    }
+    params = {p.name: getattr(args, p.name) for p in DRIVER_PARAMETERS if p is not ENVIRONMENT}
+    params[ENVIRONMENT.name] = args.env
     result = _runtime(args, params).run(_notebook("05_driver.py"), params)
     # The driver has printed the summary as a table; its exit value (JSON) is kept for tools, not the console.
     summary = result.record_folder / RUN_SUMMARY_FILE
@@ -320,13 +310,11 @@ def _extract(args: argparse.Namespace) -> int:
 def _db(args: argparse.Namespace) -> int:
     """Load a sample set into the local SQLite source database (standard library; no Spark)."""
     from fitlake.extract.config import LOCAL_DATABASE
-    from fitlake.platform import DBFS_ROOT
     from fitlake.sample.database import load_set
     from fitlake.sample.generator import shipped_sets_dir
 
     layout = LocalLayout(resolve_data_root(args.data_root), args.env)
-    # Where storage_path(spark, LOCAL_DATABASE) points locally: the file the extract reads by default.
-    default = layout.dbfs / DBFS_ROOT.removeprefix("dbfs:/") / LOCAL_DATABASE
+    default = layout.storage(LOCAL_DATABASE)  # where the extract reads by default (platform.storage_path)
     database = Path(args.db) if args.db else default
     sets = Path(args.set_dir) if args.set_dir else shipped_sets_dir()
     result = load_set(database, sets / f"set{args.set}")
@@ -507,7 +495,7 @@ def _kafka(args: argparse.Namespace) -> int:
     """The environment's local broker (in <data root>/<env>/kafka), and publishing a sample set to Kafka."""
     from fitlake.local import kafka
 
-    work_dir = kafka.local_work_dir(LocalLayout(resolve_data_root(args.data_root), args.env).env_root)
+    work_dir = LocalLayout(resolve_data_root(args.data_root), args.env).kafka
     if args.action == "start":
         broker = kafka.start(work_dir)
         print(f"Kafka broker running at {broker.bootstrap_servers} (pid {broker.pid}); log: {broker.log_file}")

@@ -7,8 +7,16 @@ working storage lives.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pyspark.sql import SparkSession
+if TYPE_CHECKING:  # annotations only: the CLI imports this module (through the layout) before any session exists
+    from pyspark.sql import SparkSession
+
+    from fitlake.local.layout import LocalLayout
+
+# The environments: one Unity Catalog catalog each on Databricks, one folder each locally.
+ENVIRONMENTS = ("dev", "qa", "prod")
 
 # Spark conf keys the local session sets about itself (Databricks sessions have neither). The spark.
 # prefix keeps spark-submit from warning about unknown keys.
@@ -33,8 +41,15 @@ def storage_path(spark: SparkSession, relative: str) -> str:
     relative = relative.strip("/")
     if on_databricks():
         return f"{DBFS_ROOT}/{relative}"
-    root = spark.conf.get(LOCAL_DATA_ROOT_CONF, None)
-    env = spark.conf.get(LOCAL_ENV_CONF, None)
-    if root is None or env is None:
+    layout = local_layout(spark)
+    if layout is None:
         raise RuntimeError("This SparkSession is neither Databricks' nor fitlake's local one; use fitlake.local.")
-    return f"file:{root}/{env}/dbfs/fitlake/{relative}"
+    return f"file:{layout.storage(relative)}"
+
+
+def local_layout(spark: SparkSession) -> LocalLayout | None:
+    """The local data layout of a local session (its data root and environment); None for any other session."""
+    from fitlake.local.layout import LocalLayout  # pure paths; imported here, where a local session exists
+
+    root, env = spark.conf.get(LOCAL_DATA_ROOT_CONF, None), spark.conf.get(LOCAL_ENV_CONF, None)
+    return None if root is None or env is None else LocalLayout(Path(root), env)

@@ -23,27 +23,18 @@ from typing import Any
 from fitlake import __version__
 from fitlake.config import CONFIG_DIR
 from fitlake.governance import Deployment, load_deployment
+from fitlake.parameters import DRIVER_PARAMETERS
 from fitlake.sample.generator import shipped_age_as_of
 
 JOB_CLUSTER_KEY = "fitlake"
 REVIEWED_JOBS = Path("pipelines") / "jobs"  # in the repository: the reviewed rendering, one <job name>.json each
-# The driver's widgets and their defaults (notebooks/01_config and 05_driver); a test parses the notebooks
-# and fails when the two drift apart. ``environment`` defaults to the job's own environment instead.
-DRIVER_WIDGETS: dict[str, str] = {
-    "environment": "dev",
-    "landing": "",
-    "processing_time": "",
-    "age_as_of": "",
-    "bronze_source": "",
-    "kafka_bootstrap_servers": "",
-    "run_mode": "batch",
-    "layers": "bronze,silver,gold",
-    "run_timeout_seconds": "0",
-}
+# The driver's widgets and their defaults (fitlake.parameters, which a test checks against the notebooks).
+# ``environment`` defaults to the job's own environment instead.
+DRIVER_WIDGETS: dict[str, str] = {parameter.name: parameter.default for parameter in DRIVER_PARAMETERS}
 # Widgets that name where a credentialed connection goes. They are no job parameters: whoever may run the
 # job with parameters would otherwise choose the host that receives the secret scope's credentials (and on
 # Databricks load_config refuses any value but the configured one anyway).
-HOST_WIDGETS = ("kafka_bootstrap_servers",)
+HOST_WIDGETS = tuple(parameter.name for parameter in DRIVER_PARAMETERS if parameter.host)
 NOTEBOOKS = {
     "driver": "notebooks/05_driver",
     "producer": "notebooks/06_producer",

@@ -32,7 +32,6 @@ _LOGIN_MODULES = {
     "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
 }
 BOOTSTRAP_ENV_VAR = "FITLAKE_KAFKA_BOOTSTRAP_SERVERS"
-LOCAL_BROKER_DIR = "kafka"
 BROKER_STATE_FILE = "broker.json"
 
 SECTION: dict[str, type] = {
@@ -106,11 +105,10 @@ def local_settings(spark: SparkSession, settings: KafkaSettings, bootstrap_overr
 
 
 def _local_broker(spark: SparkSession) -> str:
-    root = spark.conf.get(platform.LOCAL_DATA_ROOT_CONF, None)
-    env = spark.conf.get(platform.LOCAL_ENV_CONF, None)
-    if root is None or env is None:
+    layout = platform.local_layout(spark)
+    if layout is None:
         return ""
-    state = Path(root) / env / LOCAL_BROKER_DIR / BROKER_STATE_FILE
+    state = layout.kafka / BROKER_STATE_FILE
     if not state.is_file():
         return ""
     return json.loads(state.read_text())["bootstrap_servers"]

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fitlake.errors import DependencyError, FitlakeError
-from fitlake.kafka.settings import BROKER_STATE_FILE, LOCAL_BROKER_DIR
+from fitlake.kafka.settings import BROKER_STATE_FILE
 from fitlake.local import jars
 
 KAFKA_VERSION = "4.1.1"
@@ -90,11 +90,6 @@ class Broker:
 
     def __repr__(self) -> str:
         return f"Broker({self.bootstrap_servers}, pid {self.pid}, {self.work_dir})"
-
-
-def local_work_dir(env_root: Path) -> Path:
-    """The broker's folder of an environment: ``<data root>/<env>/kafka`` (``make clean`` deletes it)."""
-    return env_root / LOCAL_BROKER_DIR
 
 
 # ---- jars ------------------------------------------------------------------------------------------------

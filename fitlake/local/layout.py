@@ -5,10 +5,13 @@
   <env>/                     dev | qa | prod
     warehouse/               managed tables: <schema>.db/<table>/ (Delta)
     metastore_db/            the persistent Hive metastore (Derby) that names them
-    dbfs/                    what dbfs:/ paths map to
+    dbfs/                    what dbfs:/ paths map to; fitlake/ under it is working storage (landing, checkpoints)
     Volumes/                 what /Volumes/... paths map to
     runs/                    run records: executed notebooks as .ipynb and .html
+    kafka/                   the local Kafka broker's files (fitlake kafka start)
 ```
+
+Every local path derives from ``LocalLayout``; notebooks reach it through ``fitlake.platform``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fitlake.errors import ConfigError
+from fitlake.platform import DBFS_ROOT, ENVIRONMENTS
 
-ENVIRONMENTS = ("dev", "qa", "prod")
 DATA_ROOT_ENV_VAR = "FITLAKE_DATA_ROOT"
 
 
@@ -68,3 +71,11 @@ class LocalLayout:
     @property
     def runs(self) -> Path:
         return self.env_root / "runs"
+
+    @property
+    def kafka(self) -> Path:
+        return self.env_root / "kafka"
+
+    def storage(self, relative: str = "") -> Path:
+        """Where ``platform.storage_path(relative)`` (under ``dbfs:/fitlake`` on Databricks) lives locally."""
+        return self.dbfs.joinpath(DBFS_ROOT.removeprefix("dbfs:/"), *filter(None, relative.split("/")))

@@ -1,0 +1,61 @@
+"""The driver's parameters: one spec for the names, defaults and choices that appear as the driver notebook's
+widgets (``notebooks/01_config.py`` and ``05_driver.py``), the deployed job's parameters and ``fitlake run``'s
+flags.
+
+The CLI's flags and the job's parameters are derived from it; the notebooks, which cannot import it before their
+widgets exist, are checked against it by a test (``tests/unit/test_parameters.py``), as are ``load_config``'s
+arguments. Widget names are the job parameter names and the config keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fitlake.platform import ENVIRONMENTS
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """``name`` is the widget and the job parameter; ``flag`` the ``fitlake run`` option (``--env`` is every
+    command's); ``choices`` make the widget a dropdown (and the flag a choice); ``host`` marks a parameter that
+    names where a credentialed connection goes: it is never a job parameter, so that whoever may run the job
+    with parameters cannot send the secret scope's credentials to a host of their choice."""
+
+    name: str
+    default: str
+    flag: str
+    help: str
+    choices: tuple[str, ...] = ()
+    host: bool = False
+
+
+ENVIRONMENT = Parameter("environment", "dev", "--env", "environment", choices=ENVIRONMENTS)
+RUN_MODE = Parameter("run_mode", "batch", "--mode", "batch: what is new, then stop", choices=("batch", "continuous"))
+LANDING = Parameter("landing", "", "--landing", "landing root override (a path or URI)")
+PROCESSING_TIME = Parameter("processing_time", "", "--processing-time", "continuous trigger, e.g. '10 seconds'")
+LAYERS = Parameter("layers", "bronze,silver,gold", "--layers", "comma-separated layers to run")
+RUN_TIMEOUT_SECONDS = Parameter(
+    "run_timeout_seconds", "0", "--timeout", "continuous mode: stop after this many seconds (0 = never)"
+)
+AGE_AS_OF = Parameter("age_as_of", "", "--age-as-of", "date for age bins (yyyy-MM-dd; default: config)")
+BRONZE_SOURCE = Parameter("bronze_source", "", "--bronze-source", "files | kafka (default: config)")
+KAFKA_BOOTSTRAP_SERVERS = Parameter(
+    "kafka_bootstrap_servers", "", "--kafka-bootstrap-servers", "Kafka mode: default the local broker", host=True
+)
+
+DRIVER_PARAMETERS = (
+    ENVIRONMENT,
+    LANDING,
+    PROCESSING_TIME,
+    AGE_AS_OF,
+    BRONZE_SOURCE,
+    KAFKA_BOOTSTRAP_SERVERS,
+    RUN_MODE,
+    LAYERS,
+    RUN_TIMEOUT_SECONDS,
+)
+# The driver's own widgets (05_driver); the others are 01_config's, which every pipeline notebook shares and
+# passes to load_config.
+RUN_PARAMETERS = (RUN_MODE, LAYERS, RUN_TIMEOUT_SECONDS)
+# What bronze_source may say (empty: the environment's config decides).
+BRONZE_SOURCES = ("files", "kafka")

@@ -1,0 +1,63 @@
+"""The driver's parameters have one spec (fitlake.parameters): the notebooks' widgets, which cannot import it,
+are checked against it here, and so are load_config's arguments and ``fitlake run``'s flags, which derive from it.
+The job parameters derive from it too (tests/unit/test_jobs.py checks them against the notebooks)."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+from fitlake.cli import build_parser
+from fitlake.config import load_config
+from fitlake.parameters import DRIVER_PARAMETERS, ENVIRONMENT, RUN_PARAMETERS
+
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER_NOTEBOOKS = ("notebooks/01_config.py", "notebooks/05_driver.py")
+
+
+def declared_widgets(*notebooks: str) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """Widget name -> (kind, default, choices), from the ``dbutils.widgets.<kind>(...)`` calls in the source."""
+    found = {}
+    for notebook in notebooks:
+        for node in ast.walk(ast.parse((ROOT / notebook).read_text(encoding="utf-8"))):
+            call = node.func if isinstance(node, ast.Call) else None
+            if isinstance(call, ast.Attribute) and ast.unparse(call.value) == "dbutils.widgets" and call.attr != "get":
+                values = [ast.literal_eval(argument) for argument in node.args]
+                if call.attr in ("text", "dropdown"):
+                    choices = tuple(values[2]) if call.attr == "dropdown" else ()
+                    found[values[0]] = (call.attr, values[1], choices)
+    return found
+
+
+def test_the_driver_notebooks_declare_exactly_the_specs_widgets_with_its_defaults_and_choices():
+    widgets = declared_widgets(*DRIVER_NOTEBOOKS)
+    assert len(widgets) == len(DRIVER_PARAMETERS) > 0
+    for parameter in DRIVER_PARAMETERS:
+        kind = "dropdown" if parameter.choices else "text"
+        assert widgets[parameter.name] == (kind, parameter.default, parameter.choices), parameter.name
+
+
+def test_the_config_widgets_are_load_configs_arguments():
+    arguments = set(inspect.signature(load_config).parameters)
+    shared = [parameter.name for parameter in DRIVER_PARAMETERS if parameter not in (*RUN_PARAMETERS, ENVIRONMENT)]
+    assert shared and set(shared) <= arguments
+
+
+def test_fitlake_run_has_a_flag_for_every_parameter_with_its_default():
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    options = {option: action for action in run._actions for option in action.option_strings}
+    for parameter in DRIVER_PARAMETERS:
+        action = options[parameter.flag]
+        assert action.default == parameter.default, parameter.flag
+        if parameter.choices:
+            assert tuple(action.choices) == parameter.choices, parameter.flag
+
+
+def test_every_notebook_that_declares_the_environment_widget_declares_the_specs():
+    notebooks = sorted(ROOT.glob("notebooks/*.py")) + sorted(ROOT.glob("setup/*.py"))
+    declaring = [path for path in notebooks if ENVIRONMENT.name in declared_widgets(str(path.relative_to(ROOT)))]
+    assert len(declaring) >= 5  # 01_config and the four setup notebooks
+    for path in declaring:
+        widget = declared_widgets(str(path.relative_to(ROOT)))[ENVIRONMENT.name]
+        assert widget == ("dropdown", ENVIRONMENT.default, ENVIRONMENT.choices), path.name
