@@ -48,7 +48,7 @@ from pathlib import Path
 import duckdb_tables
 import latency
 
-from fitlake.local.layout import DATA_ROOT_ENV_VAR
+from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout
 from fitlake.producer import set_files
 from fitlake.sample.generator import generate, shipped_age_as_of, shipped_sets_dir
 from fitlake.sample.spec import SampleSpec
@@ -134,7 +134,7 @@ FIGURES = ("session start", "plain Spark pass", "first run", "increment", "no-op
 def prepare(lake: Lake, size: str, work: Path, log: Path) -> dict[str, int]:
     """Land the history (saved), run it, land the increment (saved); the Kafka lines of each."""
     history, increment = SIZES[size]
-    landing = lake.root / "dev" / "dbfs" / "fitlake" / "landing"
+    landing = LocalLayout(lake.root, "dev").storage("landing")
     lines = {"history": land(history, 1, work, landing, "history")}
     lake.save("history-landed")
     lake.run(*FITLAKE, "run", "--age-as-of", shipped_age_as_of(), log=log)
@@ -155,7 +155,7 @@ def measure(
         lakes["baseline"] = Lake(work / "baseline", baseline)
     lines = {name: prepare(lake, size, work, log) for name, lake in lakes.items()}
     run = [*FITLAKE, "run", "--age-as-of", shipped_age_as_of()]
-    landing = lakes["fitlake"].root / "dev" / "dbfs" / "fitlake" / "landing"
+    landing = LocalLayout(lakes["fitlake"].root, "dev").storage("landing")
     anchor = [sys.executable, str(DUCKDB_TABLES), str(landing), "--age-as-of", shipped_age_as_of()]
     anchor += ["--out", str(work / "duckdb")]
     times: dict[str, dict[str, list[float]]] = {name: {} for name in lakes}

@@ -37,7 +37,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from fitlake.local.layout import DATA_ROOT_ENV_VAR
+from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout
 from fitlake.producer import set_files
 from fitlake.sample.generator import generate
 from fitlake.sample.spec import SampleSpec
@@ -198,7 +198,7 @@ def measure(env: dict[str, str], cwd: Path, data_root: Path, work: Path, log: Pa
             trigger_seconds: int = 5) -> dict:  # fmt: skip
     """Latency of ``landings`` increments through a continuous run on the processed lake at ``data_root``."""
     table_log = gold_log(data_root)
-    landing = data_root / "dev" / "dbfs" / "fitlake" / "landing"
+    landing = LocalLayout(data_root, "dev").storage("landing")
     # Numbered after any increments an earlier measurement landed in this lake (fresh names, dates and keys), and
     # generated before the clock runs.
     first = len({path.name.split("-")[0] for path in landing.glob(f"*/{LANDED_PREFIX}*-*")})

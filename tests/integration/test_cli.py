@@ -12,7 +12,7 @@ import pytest
 from nbhelpers import write_notebook
 from waiting import HANG_GUARD_SECONDS
 
-from fitlake.local.layout import DATA_ROOT_ENV_VAR, repo_root
+from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root
 from fitlake.local.run_page import RunPage
 from fitlake.tables import setup_objects
 
@@ -97,7 +97,7 @@ def test_generate_writes_sets_and_manifests(tmp_path):
 def test_produce_lands_a_set_then_run_shows_progress_and_one_summary_table(tmp_path):
     result = fitlake("produce", "--set", "1", "--data-root", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
-    landing = tmp_path / "dev" / "dbfs" / "fitlake" / "landing"
+    landing = LocalLayout(tmp_path, "dev").storage("landing")
     assert sorted(p.name for p in landing.iterdir()) == [
         "date_lookup",
         "gym_logins",
@@ -144,7 +144,7 @@ def test_db_load_then_extract_lands_each_row_once_through_the_cli(tmp_path):
 
     first = fitlake("extract", "--data-root", str(tmp_path))
     assert first.returncode == 0, first.stderr[-3000:]
-    landing = tmp_path / "dev" / "dbfs" / "fitlake" / "landing"
+    landing = LocalLayout(tmp_path, "dev").storage("landing")
     (registrations,) = (landing / "registered_users").glob("*.csv")
     lines = registrations.read_text().splitlines()
     assert lines[0] == "user_id,device_id,mac_address,registration_timestamp" and len(lines) == 1 + 12

@@ -21,6 +21,7 @@ from waiting import HANG_GUARD_SECONDS, wait_for
 from fitlake.config import CONFIG_DIR, CONFIG_DIR_ENV_VAR
 from fitlake.kafka.producer import publish_set
 from fitlake.kafka.settings import KafkaSettings, python_client_config
+from fitlake.local.layout import LocalLayout
 from fitlake.sample.generator import shipped_sets_dir
 
 pytestmark = pytest.mark.integration
@@ -61,7 +62,7 @@ def test_a_sigkilled_kafka_stream_restarts_with_every_record_once(spark, kafka_t
     published = publish_set(shipped_sets_dir() / "set1", python_client_config(settings, None)).total
     env = {**os.environ, CONFIG_DIR_ENV_VAR: str(_config_with_small_batches(tmp_path / "config"))}
     data_root = tmp_path / "root"
-    checkpoint = data_root / "dev" / "dbfs" / "fitlake" / "checkpoints" / "bronze" / "kafka_multiplex_bz_from_kafka"
+    checkpoint = LocalLayout(data_root, "dev").storage("checkpoints/bronze/kafka_multiplex_bz_from_kafka")
     log = tmp_path / "driver.log"
 
     with log.open("w") as out:
