@@ -18,6 +18,14 @@ EPOCH_SECONDS_BELOW = 1e11
 EPOCH_MILLIS_BELOW = EPOCH_SECONDS_BELOW * 1000
 
 
+# The longest landing line (a JSON line; a CSV field) read whole. A longer one would be held in memory at once by
+# the readers and exhausts the driver's (a 100 MB line killed a local JVM with 1 GB of heap): the JSON reader
+# cuts it here (the record is quarantined) and the CSV reader fails on it, so bronze refuses such a CSV file
+# before its stream plans it. The CSV reader allocates this many characters per file it parses, which is why the
+# bound is not larger.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class LandingSource:
     """One landing source: ``name`` is its folder under the landing zone (bronze's table is ``<name>_bz``),

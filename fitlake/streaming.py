@@ -24,7 +24,8 @@ from pyspark.sql import types as T
 from pyspark.sql.streaming import StreamingQuery
 
 from fitlake import crash_points, platform
-from fitlake.transforms.bronze import MAX_LINE_BYTES, STRICT_JSON
+from fitlake.contract import MAX_LINE_BYTES
+from fitlake.transforms.checks import STRICT_JSON
 
 BATCH = "batch"
 CONTINUOUS = "continuous"

@@ -17,7 +17,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from fitlake import platform
 from fitlake.config import PipelineConfig
-from fitlake.contract import GYM_LOGINS, KAFKA_MULTIPLEX, REGISTERED_USERS, LandingSource
+from fitlake.contract import GYM_LOGINS, KAFKA_MULTIPLEX, MAX_LINE_BYTES, REGISTERED_USERS, LandingSource
 from fitlake.errors import LandingError
 from fitlake.kafka import settings as kafka_settings
 from fitlake.pipeline.flow import Flow, Inputs, batch_app_id
@@ -35,7 +35,7 @@ from fitlake.streaming import (
     stream_files,
 )
 from fitlake.tables import BRONZE, SILVER
-from fitlake.transforms import bronze
+from fitlake.transforms import bronze, checks
 
 
 def _csv_flow(source: LandingSource) -> Flow:
@@ -52,7 +52,7 @@ def _csv_flow(source: LandingSource) -> Flow:
         checkpoint = checkpoint_of(config)
 
         def handle(batch: DataFrame, batch_id: int) -> None:
-            epochs = [bronze.not_an_epoch(column) for column in source.epoch_seconds]
+            epochs = [checks.not_an_epoch(column) for column in source.epoch_seconds]
             checked = bronze.csv_with_reason(batch, columns, source.required, epochs).persist()
             try:
                 app_id = batch_app_id(batch.sparkSession, checkpoint)
@@ -144,7 +144,7 @@ def _check_landing(
         _report_changed(spark, quarantine, table_name, changed)
     if csv_schema is not None:
         # Only a file larger than the longest field can hold a longer one: the extra read is for those alone.
-        large = [f"{folder}/{name}" for name, size, _ in visible if name not in read and size > bronze.MAX_LINE_BYTES]
+        large = [f"{folder}/{name}" for name, size, _ in visible if name not in read and size > MAX_LINE_BYTES]
         for path in large:
             _refuse_long_fields(spark, path, folder, csv_schema)
 
@@ -173,7 +173,7 @@ def _refuse_long_fields(spark: SparkSession, path: str, folder: str, schema: str
         if "maximum number of characters" not in str(error):  # the CSV parser's words for a field too long
             raise
         raise LandingError(
-            f"{path} holds a CSV field longer than {bronze.MAX_LINE_BYTES:,} characters, the most a landing line may "
+            f"{path} holds a CSV field longer than {MAX_LINE_BYTES:,} characters, the most a landing line may "
             f"hold; its stream would fail on it. Move it out of {folder} (or rename it to start with _), then land its "
             "rows again, with shorter fields, under a new name."
         ) from None

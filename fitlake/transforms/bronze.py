@@ -13,70 +13,14 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from fitlake import contract
-from fitlake.contract import LandingSource
-
-CORRUPT = "_corrupt_record"
-REASON = "_reason"
-
-# Strict JSON, for every JSON reader of landing data (files and payloads). Spark's JSON parser accepts
-# single-quoted strings and bare NaN/Infinity by default; neither is JSON, and a document written so must be
-# quarantined as unreadable, not loaded as if it were well formed.
-STRICT_JSON = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
-
-# The longest landing line (a JSON line; a CSV field) read whole. A longer one would be held in memory at once by
-# the readers and exhausts the driver's (a 100 MB line killed a local JVM with 1 GB of heap): the JSON reader
-# cuts it here (the record is quarantined) and the CSV reader fails on it, so bronze refuses such a CSV file
-# before its stream plans it. The CSV reader allocates this many characters per file it parses, which is why the
-# bound is not larger.
-MAX_LINE_BYTES = 16 * 1024 * 1024
-
-# What a UTF-8 decoder puts in place of bytes that are not UTF-8: text holding it is no longer the file's.
-REPLACEMENT_CHARACTER = "\ufffd"
+from fitlake.contract import MAX_LINE_BYTES, LandingSource
+from fitlake.transforms.checks import CORRUPT, REASON, Check, not_an_epoch, not_utf8, with_reason
 
 
 def read_schema(source: LandingSource) -> str:
     """The schema a source's landing files are read with: the contract's fields, then the text of a line the
     reader could not parse (PERMISSIVE mode), so that the line reaches quarantine instead of vanishing."""
     return f"{source.schema}, {CORRUPT} STRING"
-
-
-# A check: (a condition that is true when a row is bad, the reason to record for it).
-Check = tuple[Column, Column]
-
-
-def first_reason(checks: Sequence[Check]) -> Column:
-    """The reason of the first failed check, or null when every check passes."""
-    reason = F.lit(None).cast("string")
-    for failed, text in reversed(checks):
-        reason = F.when(failed, text).otherwise(reason)
-    return reason
-
-
-def not_an_epoch(column: str, limit: float = contract.EPOCH_SECONDS_BELOW) -> Check:
-    """A check that ``column`` is a plausible epoch (0 <= value < limit, not NaN).
-
-    Without it an absurd value (1e17, NaN) would make ``timestamp_seconds`` overflow or yield a null key,
-    which fails the whole micro-batch on every replay instead of quarantining one row.
-    """
-    value = F.col(column).cast("double")
-    name = column.split(".")[-1]
-    return (F.isnan(value) | (value < 0) | (value >= limit), F.lit(f"{name} is not an epoch time"))
-
-
-def with_reason(
-    df: DataFrame, required: Sequence[str], what: str, extra: Sequence[Check] = (), first: Sequence[Check] = ()
-) -> DataFrame:
-    """Add ``_reason``: null for a good row, else why it goes to quarantine (first problem found). ``first``:
-    checks that come before the malformed-row check, because they explain why a row is malformed."""
-    checks = [*first, (F.col(CORRUPT).isNotNull(), F.lit(f"malformed {what}"))]
-    checks += [(F.col(name).isNull(), F.lit(f"missing {name}")) for name in required]
-    return df.withColumn(REASON, first_reason([*checks, *extra]))
-
-
-def not_utf8(text: Column) -> Check:
-    """A check that ``text`` came from UTF-8: the JSON reader keeps a refused line's bytes as they were (so they
-    may not be UTF-8), the CSV reader decodes what is not UTF-8 as U+FFFD."""
-    return (~F.is_valid_utf8(text) | text.contains(REPLACEMENT_CHARACTER), F.lit("not UTF-8 text"))
 
 
 def csv_with_reason(

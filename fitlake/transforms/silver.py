@@ -13,7 +13,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from fitlake.transforms.bronze import CORRUPT, REASON, STRICT_JSON, Check, first_reason, not_an_epoch
+from fitlake.transforms.checks import CORRUPT, REASON, STRICT_JSON, Check, first_reason, not_an_epoch
 
 USER_INFO_PAYLOAD = (
     "user_id BIGINT, update_type STRING, timestamp DOUBLE, dob STRING, sex STRING, gender STRING, "

@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 from fitlake import pipeline
 from fitlake.errors import LandingError
 from fitlake.tables import BRONZE, GOLD, SILVER
-from fitlake.transforms.bronze import MAX_LINE_BYTES
+from fitlake.contract import MAX_LINE_BYTES
 
 pytestmark = pytest.mark.integration
 

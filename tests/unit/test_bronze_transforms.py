@@ -9,8 +9,8 @@ from pyspark.testing import assertDataFrameEqual
 
 from fitlake.contract import GYM_LOGINS, KAFKA_MULTIPLEX, REGISTERED_USERS
 from fitlake.streaming import BATCH, StreamTarget, Trigger, for_each_batch, read_landing
-from fitlake.transforms import bronze
-from fitlake.transforms.bronze import CORRUPT
+from fitlake.transforms import bronze, checks
+from fitlake.transforms.checks import CORRUPT
 
 STAMPS = "load_time TIMESTAMP, source_file STRING"
 
@@ -24,7 +24,7 @@ def test_csv_rows_get_a_reason_for_each_problem(spark):
         ],
         bronze.read_schema(REGISTERED_USERS),
     )
-    reasons = [r[bronze.REASON] for r in bronze.with_reason(rows, REGISTERED_USERS.required, "CSV row").collect()]
+    reasons = [r[checks.REASON] for r in checks.with_reason(rows, REGISTERED_USERS.required, "CSV row").collect()]
     assert reasons == [None, "malformed CSV row", "missing user_id"]
 
 
@@ -34,7 +34,7 @@ def test_quarantine_keeps_the_raw_text_and_the_good_rows_keep_their_columns(spar
     rows = spark.createDataFrame(
         [("aa", 1, 10.0, 20.0, None, now, "f.csv"), (None, None, None, None, "x,y,z,w,v", now, "f.csv")], schema
     )
-    checked = bronze.with_reason(rows, GYM_LOGINS.required, "CSV row")
+    checked = checks.with_reason(rows, GYM_LOGINS.required, "CSV row")
     columns = ("mac_address", "gym", "login", "logout")
     assert bronze.good_rows(checked, columns).count() == 1
     bad = bronze.quarantined(checked, "gym_logins_bz", bronze.csv_raw(columns)).first()
@@ -60,7 +60,7 @@ def csv_rows(spark, *rows: tuple):
 
 def csv_reasons(rows) -> list[tuple]:
     checked = bronze.csv_with_reason(rows, USERS_COLUMNS, REGISTERED_USERS.required)
-    return sorted(((r.source_file, r.user_id, r[bronze.REASON] or "") for r in checked.collect()), key=str)
+    return sorted(((r.source_file, r.user_id, r[checks.REASON] or "") for r in checked.collect()), key=str)
 
 
 def test_csv_header_lines_are_dropped_and_a_file_without_the_contracts_header_is_quarantined_whole(spark):
@@ -99,7 +99,7 @@ def test_a_kafka_line_that_is_not_utf8_says_so(spark):
     record = spark.range(1).select(
         *[F.lit(None).cast(kind).alias(name) for name, kind in fields if name != CORRUPT], line.alias(CORRUPT)
     )
-    assert bronze.kafka_with_reason(record).first()[bronze.REASON] == "not UTF-8 text"
+    assert bronze.kafka_with_reason(record).first()[checks.REASON] == "not UTF-8 text"
 
 
 def test_a_changed_file_becomes_one_quarantine_row_naming_it_and_the_times(spark):
@@ -120,7 +120,7 @@ def test_kafka_records_need_their_fields_and_a_known_topic(spark):
         ],
         bronze.read_schema(KAFKA_MULTIPLEX),
     )
-    reasons = [r[bronze.REASON] for r in bronze.kafka_with_reason(rows).collect()]
+    reasons = [r[checks.REASON] for r in bronze.kafka_with_reason(rows).collect()]
     assert reasons == [None, "unknown topic payments", "missing value", "malformed Kafka record"]
 
 
@@ -151,13 +151,13 @@ def test_kafka_records_take_week_part_from_the_calendar_with_a_fallback(spark):
 
 def test_absurd_times_in_csv_rows_and_kafka_records_are_quarantined(spark):
     rows = spark.createDataFrame([(1, 10, "aa", 1e17, None)], bronze.read_schema(REGISTERED_USERS))
-    epochs = [bronze.not_an_epoch(c) for c in REGISTERED_USERS.epoch_seconds]
-    checked = bronze.with_reason(rows, REGISTERED_USERS.required, "CSV row", epochs)
-    assert checked.first()[bronze.REASON] == "registration_timestamp is not an epoch time"
+    epochs = [checks.not_an_epoch(c) for c in REGISTERED_USERS.epoch_seconds]
+    checked = checks.with_reason(rows, REGISTERED_USERS.required, "CSV row", epochs)
+    assert checked.first()[checks.REASON] == "registration_timestamp is not an epoch time"
     record = spark.createDataFrame(
         [("k", "{}", "bpm", 0, 1, 9_000_000_000_000_000_000, None)], bronze.read_schema(KAFKA_MULTIPLEX)
     )
-    assert bronze.kafka_with_reason(record).first()[bronze.REASON] == "timestamp is not an epoch time"
+    assert bronze.kafka_with_reason(record).first()[checks.REASON] == "timestamp is not an epoch time"
 
 
 def test_kafka_source_records_take_the_landing_files_shape(spark):
@@ -179,10 +179,10 @@ def test_kafka_source_records_take_the_landing_files_shape(spark):
             (None, None, "user_info", 0, 3, 1678440000123, None, "kafka://user_info/0/3", loaded),
         ],
         "key STRING, value STRING, topic STRING, partition INT, offset BIGINT, timestamp BIGINT, "
-        f"{bronze.CORRUPT} STRING, source_file STRING, load_time TIMESTAMP",
+        f"{checks.CORRUPT} STRING, source_file STRING, load_time TIMESTAMP",
     )
     assertDataFrameEqual(records, expected)
-    reasons = bronze.kafka_with_reason(records).select(bronze.REASON).collect()
+    reasons = bronze.kafka_with_reason(records).select(checks.REASON).collect()
     assert [row[0] for row in reasons] == [None, "missing value"]
 
 

@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from fitlake.transforms import silver
-from fitlake.transforms.bronze import REASON
+from fitlake.transforms.checks import REASON
 
 RECORD = "value STRING, topic STRING, partition INT, offset BIGINT"
 T0 = 1678451168  # 2023-03-10 12:26:08 UTC
