@@ -479,14 +479,14 @@ def _chaos(args: argparse.Namespace) -> int:
 
 
 def _jars(args: argparse.Namespace) -> int:
-    from fitlake.local import cds, jars, kafka
+    from fitlake.local import cds, jars
 
     resolved = jars.ensure_jars(via_mvn=args.via_mvn or None)
     print(f"{len(resolved)} jars cached under {jars.ivy_dir()}")
     archive = cds.ensure_archive(resolved)  # a training run of about a minute, once per jar set
     if archive is not None:
         print(f"Class data sharing archive for local sessions: {archive}")
-    broker = kafka.broker_jars(via_mvn=args.via_mvn or None)
+    broker = jars.broker_jars(via_mvn=args.via_mvn or None)
     print(f"{len(broker)} Kafka broker jars cached under {jars.ivy_dir()}")
     return 0
 

@@ -8,6 +8,8 @@ files as ``spark.jars``: no resolver runs, so they start faster and work with no
 Where Spark's resolver cannot reach Maven Central but the ``mvn`` client can (a proxy or mirror set in
 ``~/.m2/settings.xml``), ``fitlake jars`` pre-fetches the packages with ``mvn dependency:get`` into the
 local Maven repository first; Spark's resolver then finds everything there.
+
+The local Kafka broker's jars are resolved here too, with Ivy, onto a classpath of their own (``broker_jars``).
 """
 
 from __future__ import annotations
@@ -209,3 +211,116 @@ def _resolve_here(packages: tuple[str, ...]) -> None:
 
 if __name__ == "__main__":
     _resolve_here(tuple(sys.argv[1:]) or default_packages())
+
+
+# ---- the local Kafka broker's jars (fitlake.local.kafka) ------------------------------------------------------
+# Its own classpath, resolved with Ivy (the resolver whose jar pyspark ships) into <ivy dir>/kafka-broker with a
+# manifest, so that later starts need no network: Spark's carries another kafka-clients and Scala patch level.
+
+KAFKA_VERSION = "4.1.1"
+# The log4j-core version kafka_2.13 depends on; the slf4j binding must match it, else the broker logs nothing.
+LOG4J_VERSION = "2.24.3"
+BROKER_MODULES = (
+    f"org.apache.kafka:kafka_{SCALA_BINARY_VERSION}:{KAFKA_VERSION}",
+    f"org.apache.logging.log4j:log4j-slf4j-impl:{LOG4J_VERSION}",
+)
+
+
+def broker_jars(*, via_mvn: bool | None = None) -> list[str]:
+    """The broker's classpath: resolved once with Ivy (mvn pre-fetch as the fallback), then from the manifest."""
+    cached = _cached_broker_jars()
+    if cached:
+        return cached
+    error = resolve_with_mvn_fallback(BROKER_MODULES, _resolve_with_ivy, "Ivy", via_mvn)
+    if error is not None:
+        raise DependencyError(
+            f"Could not resolve the Kafka broker's jars {', '.join(BROKER_MODULES)}.\n{error[-4000:]}\n"
+            f"Ivy reads Maven Central, then ~/.m2/repository; where only mvn reaches Maven Central run "
+            f"`fitlake jars --via-mvn` (or set {VIA_MVN_ENV_VAR}=1)."
+        )
+    return _cached_broker_jars() or []
+
+
+def _broker_dir() -> Path:
+    return ivy_dir() / "kafka-broker" / KAFKA_VERSION
+
+
+def _cached_broker_jars() -> list[str] | None:
+    manifest = _broker_dir() / "manifest.json"
+    if not manifest.is_file():
+        return None
+    listed = json.loads(manifest.read_text())
+    found = listed["jars"] if listed.get("modules") == list(BROKER_MODULES) else []
+    return found if found and all(Path(jar).is_file() for jar in found) else None
+
+
+def _ivy_jar() -> Path:
+    import pyspark
+
+    found = sorted((Path(pyspark.__file__).parent / "jars").glob("ivy-*.jar"))
+    if not found:
+        raise DependencyError("pyspark ships no Ivy jar (pyspark/jars/ivy-*.jar): reinstall pyspark.")
+    return found[-1]
+
+
+def _ivy_files(folder: Path) -> tuple[Path, Path]:
+    """An Ivy settings file (Maven Central, then the local Maven repository) and a module listing BROKER_MODULES."""
+    m2 = (Path.home() / ".m2" / "repository").as_uri()
+    settings = folder / "ivysettings.xml"
+    # Central first: a local repository can hold a POM without its jar (mvn fetches POMs of evicted versions),
+    # and Ivy takes a module's artifacts from the repository that gave its descriptor.
+    settings.write_text(
+        '<ivysettings><settings defaultResolver="chain"/><resolvers><chain name="chain" returnFirst="true">'
+        '<ibiblio name="central" m2compatible="true" root="https://repo1.maven.org/maven2/"/>'
+        f'<ibiblio name="local-m2" m2compatible="true" root="{m2}"/>'
+        "</chain></resolvers></ivysettings>\n"
+    )
+    dependencies = "".join(
+        f'<dependency org="{group}" name="{artifact}" rev="{version}" conf="default->default"/>'
+        for group, artifact, version in (module.split(":") for module in BROKER_MODULES)
+    )
+    module = folder / "ivy.xml"
+    module.write_text(
+        '<ivy-module version="2.0"><info organisation="fitlake" module="kafka-broker"/>'
+        f"<dependencies>{dependencies}</dependencies></ivy-module>\n"
+    )
+    return settings, module
+
+
+def _resolve_with_ivy() -> str | None:
+    """Resolve BROKER_MODULES into the broker folder and write the manifest; None on success, else Ivy's output."""
+    folder = _broker_dir()
+    lib = folder / "lib"
+    folder.mkdir(parents=True, exist_ok=True)
+    settings, module = _ivy_files(folder)
+    command = [
+        java(),
+        "-jar",
+        str(_ivy_jar()),
+        "-settings",
+        str(settings),
+        "-ivy",
+        str(module),
+        "-cache",
+        str(ivy_dir() / "kafka-broker-cache"),
+        "-confs",
+        "default",
+        "-retrieve",
+        f"{lib}/[organisation]_[artifact]-[revision](-[classifier]).[ext]",
+        "-sync",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    found = sorted(str(path) for path in lib.glob("*.jar")) if lib.is_dir() else []
+    if result.returncode != 0 or not found:
+        return result.stdout + result.stderr
+    manifest = {"modules": list(BROKER_MODULES), "jars": found}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return None
+
+
+def java() -> str:
+    home = os.environ.get("JAVA_HOME")
+    candidate = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not candidate or not Path(candidate).exists():
+        raise DependencyError("No Java found (JAVA_HOME or java on PATH): install Java 17+.")
+    return candidate

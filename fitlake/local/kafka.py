@@ -1,10 +1,8 @@
 """A real Apache Kafka broker for local runs and tests: KRaft mode, one node that is broker and controller.
 
-The broker's jars (``org.apache.kafka:kafka_2.13``) come from Maven Central through Ivy, the resolver whose
-jar pyspark ships, into ``<ivy dir>/kafka-broker`` with a manifest, so later starts need no network; where
-only ``mvn`` reaches Maven Central they are pre-fetched into ``~/.m2/repository`` first, which the Ivy
-settings read as a second repository. The broker's classpath is its own: Spark's carries another
-kafka-clients and Scala patch level, and mixing them on one classpath fails at run time.
+Its jars (``org.apache.kafka:kafka_2.13``) are resolved with the other JVM packages, by
+``fitlake.local.jars.broker_jars``, onto a classpath of their own: Spark's carries another kafka-clients and Scala
+patch level, and mixing them on one classpath fails at run time.
 
 A broker lives in a work directory: ``server.properties``, ``data/`` (the topics), ``broker.log`` and
 ``broker.json`` (pid, ports, bootstrap servers), which lets another process (``fitlake kafka stop``) find
@@ -18,7 +16,6 @@ import base64
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,17 +24,10 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from fitlake.errors import DependencyError, FitlakeError
+from fitlake.errors import FitlakeError
 from fitlake.kafka.settings import BROKER_STATE_FILE
 from fitlake.local import jars
 
-KAFKA_VERSION = "4.1.1"
-# The log4j-core version kafka_2.13 depends on; the slf4j binding must match it, else the broker logs nothing.
-LOG4J_VERSION = "2.24.3"
-BROKER_MODULES = (
-    f"org.apache.kafka:kafka_{jars.SCALA_BINARY_VERSION}:{KAFKA_VERSION}",
-    f"org.apache.logging.log4j:log4j-slf4j-impl:{LOG4J_VERSION}",
-)
 MAIN_CLASS = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
 # A local broker for a few thousand records: a small heap leaves the 2-core CI machine to Spark.
@@ -92,109 +82,6 @@ class Broker:
         return f"Broker({self.bootstrap_servers}, pid {self.pid}, {self.work_dir})"
 
 
-# ---- jars ------------------------------------------------------------------------------------------------
-
-
-def broker_jars(*, via_mvn: bool | None = None) -> list[str]:
-    """The broker's classpath: resolved once with Ivy (mvn pre-fetch as the fallback), then from the manifest."""
-    cached = _cached_broker_jars()
-    if cached:
-        return cached
-    error = jars.resolve_with_mvn_fallback(BROKER_MODULES, _resolve_with_ivy, "Ivy", via_mvn)
-    if error is not None:
-        raise DependencyError(
-            f"Could not resolve the Kafka broker's jars {', '.join(BROKER_MODULES)}.\n{error[-4000:]}\n"
-            f"Ivy reads Maven Central, then ~/.m2/repository; where only mvn reaches Maven Central run "
-            f"`fitlake jars --via-mvn` (or set {jars.VIA_MVN_ENV_VAR}=1)."
-        )
-    return _cached_broker_jars() or []
-
-
-def _broker_dir() -> Path:
-    return jars.ivy_dir() / "kafka-broker" / KAFKA_VERSION
-
-
-def _cached_broker_jars() -> list[str] | None:
-    manifest = _broker_dir() / "manifest.json"
-    if not manifest.is_file():
-        return None
-    listed = json.loads(manifest.read_text())
-    found = listed["jars"] if listed.get("modules") == list(BROKER_MODULES) else []
-    return found if found and all(Path(jar).is_file() for jar in found) else None
-
-
-def _ivy_jar() -> Path:
-    import pyspark
-
-    found = sorted((Path(pyspark.__file__).parent / "jars").glob("ivy-*.jar"))
-    if not found:
-        raise DependencyError("pyspark ships no Ivy jar (pyspark/jars/ivy-*.jar): reinstall pyspark.")
-    return found[-1]
-
-
-def _ivy_files(folder: Path) -> tuple[Path, Path]:
-    """An Ivy settings file (Maven Central, then the local Maven repository) and a module listing BROKER_MODULES."""
-    m2 = (Path.home() / ".m2" / "repository").as_uri()
-    settings = folder / "ivysettings.xml"
-    # Central first: a local repository can hold a POM without its jar (mvn fetches POMs of evicted versions),
-    # and Ivy takes a module's artifacts from the repository that gave its descriptor.
-    settings.write_text(
-        '<ivysettings><settings defaultResolver="chain"/><resolvers><chain name="chain" returnFirst="true">'
-        '<ibiblio name="central" m2compatible="true" root="https://repo1.maven.org/maven2/"/>'
-        f'<ibiblio name="local-m2" m2compatible="true" root="{m2}"/>'
-        "</chain></resolvers></ivysettings>\n"
-    )
-    dependencies = "".join(
-        f'<dependency org="{group}" name="{artifact}" rev="{version}" conf="default->default"/>'
-        for group, artifact, version in (module.split(":") for module in BROKER_MODULES)
-    )
-    module = folder / "ivy.xml"
-    module.write_text(
-        '<ivy-module version="2.0"><info organisation="fitlake" module="kafka-broker"/>'
-        f"<dependencies>{dependencies}</dependencies></ivy-module>\n"
-    )
-    return settings, module
-
-
-def _resolve_with_ivy() -> str | None:
-    """Resolve BROKER_MODULES into the broker folder and write the manifest; None on success, else Ivy's output."""
-    folder = _broker_dir()
-    lib = folder / "lib"
-    folder.mkdir(parents=True, exist_ok=True)
-    settings, module = _ivy_files(folder)
-    command = [
-        _java(),
-        "-jar",
-        str(_ivy_jar()),
-        "-settings",
-        str(settings),
-        "-ivy",
-        str(module),
-        "-cache",
-        str(jars.ivy_dir() / "kafka-broker-cache"),
-        "-confs",
-        "default",
-        "-retrieve",
-        f"{lib}/[organisation]_[artifact]-[revision](-[classifier]).[ext]",
-        "-sync",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True)
-    found = sorted(str(path) for path in lib.glob("*.jar")) if lib.is_dir() else []
-    if result.returncode != 0 or not found:
-        return result.stdout + result.stderr
-    manifest = {"modules": list(BROKER_MODULES), "jars": found}
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    return None
-
-
-def _java() -> str:
-    home = os.environ.get("JAVA_HOME")
-    candidate = str(Path(home) / "bin" / "java") if home else shutil.which("java")
-    if not candidate or not Path(candidate).exists():
-        raise DependencyError("No Java found (JAVA_HOME or java on PATH): install Java 17+.")
-    return candidate
-
-
 # ---- start, status, stop ---------------------------------------------------------------------------------
 
 
@@ -204,7 +91,7 @@ def start(work_dir: Path, *, timeout_seconds: float = 90) -> Broker:
     running = status(work_dir)
     if running is not None:
         return running
-    classpath = os.pathsep.join(broker_jars())
+    classpath = os.pathsep.join(jars.broker_jars())
     work_dir.mkdir(parents=True, exist_ok=True)
     broker = _configure(work_dir)
     _format_storage(work_dir, classpath)
@@ -338,7 +225,7 @@ def _format_storage(work_dir: Path, classpath: str) -> None:
 
 def _java_command(work_dir: Path, classpath: str, main_class: str, *arguments: str) -> list[str]:
     log4j = f"-Dlog4j2.configurationFile={(work_dir / 'log4j2.properties').as_uri()}"
-    return [_java(), *JVM_OPTIONS, log4j, "-cp", classpath, main_class, *arguments]
+    return [jars.java(), *JVM_OPTIONS, log4j, "-cp", classpath, main_class, *arguments]
 
 
 def _cluster_id() -> str:

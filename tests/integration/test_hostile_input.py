@@ -23,9 +23,9 @@ from lake import fresh_lake
 from pyspark.sql import functions as F
 
 from fitlake import pipeline
+from fitlake.contract import MAX_LINE_BYTES
 from fitlake.errors import LandingError
 from fitlake.tables import BRONZE, GOLD, SILVER
-from fitlake.contract import MAX_LINE_BYTES
 
 pytestmark = pytest.mark.integration
 
