@@ -49,8 +49,8 @@ import duckdb_tables
 import latency
 
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout
-from fitlake.producer import set_files
 from fitlake.sample.generator import generate, shipped_age_as_of, shipped_sets_dir
+from fitlake.sample.producer import set_files
 from fitlake.sample.spec import SampleSpec
 
 # History and increment per size: None is the shipped set; a spec is a generated world (both sets landed).

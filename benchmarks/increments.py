@@ -30,8 +30,8 @@ from fitlake.config import load_config
 from fitlake.local.layout import LocalLayout
 from fitlake.local.session import local_spark
 from fitlake.pipeline.history import load_date_lookup
-from fitlake.producer import set_files
 from fitlake.sample.generator import generate
+from fitlake.sample.producer import set_files
 from fitlake.sample.spec import SampleSpec
 from fitlake.tables import BRONZE, GOLD, SCHEMAS, SILVER, create_all
 

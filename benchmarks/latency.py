@@ -5,7 +5,7 @@ On a processed lake (a data root whose landed files a batch run has already take
 wait until it is up (its first heartbeat line), then land ``landings`` small increments one at a time. Each
 increment is the first set of a world from the project's generator (registrations, gym logins and Kafka lines
 with completed workouts and their heart-rate readings), dated after everything the lake holds, and landed as
-``fitlake.producer`` lands: each file written under a hidden name, then renamed.
+``fitlake.sample.producer`` lands: each file written under a hidden name, then renamed.
 
 An increment is visible in gold when a new commit of ``gold.workout_bpm_summary`` that wrote rows (its
 ``operationMetrics``) appears in the table's ``_delta_log``, found by polling the folder: the metastore is an
@@ -38,8 +38,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout
-from fitlake.producer import set_files
 from fitlake.sample.generator import generate
+from fitlake.sample.producer import set_files
 from fitlake.sample.spec import SampleSpec
 
 GOLD_TABLE = "workout_bpm_summary"

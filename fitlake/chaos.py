@@ -41,8 +41,8 @@ from pathlib import Path
 from fitlake import crash_points
 from fitlake.contract import DATE_LOOKUP, KAFKA_MULTIPLEX
 from fitlake.errors import FitlakeError
-from fitlake.producer import set_files
 from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
+from fitlake.sample.producer import set_files
 from fitlake.streaming import BATCH, CONTINUOUS
 
 FITLAKE = [sys.executable, "-m", "fitlake.cli"]
@@ -83,7 +83,7 @@ class ChaosReport:
     ended_before_kill: int = 0
     points_missed: list[str] = field(default_factory=list)  # crash points whose flow had no batch in their run
     rows_compared: int = 0
-    tables: list = field(default_factory=list)  # fitlake.expectations.TableComparison, one per table
+    tables: list = field(default_factory=list)  # fitlake.sample.expectations.TableComparison, one per table
 
     @property
     def kills(self) -> int:
@@ -311,9 +311,9 @@ def compare_lakes(reference_root: Path, chaos_root: Path, spark=None) -> list:  
     """Every table of the two lakes as multisets of rows (``load_time`` left out, ``source_file`` by name)."""
     from pyspark.sql import functions as F
 
-    from fitlake.expectations import compare
     from fitlake.local.layout import LocalLayout
     from fitlake.local.session import local_spark
+    from fitlake.sample.expectations import compare
     from fitlake.tables import TABLES
 
     spark = spark or local_spark(LocalLayout(chaos_root.parent / "compare", ENV))

@@ -32,8 +32,8 @@ target = dbutils.widgets.get("target")
 
 from pathlib import Path
 
-from fitlake.producer import produce
 from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.producer import produce
 
 sets = Path(set_dir) if set_dir else shipped_sets_dir()
 if target == "files":
@@ -44,7 +44,7 @@ if target == "files":
 # COMMAND ----------
 
 from fitlake.kafka import settings as kafka_settings
-from fitlake.kafka.producer import publish_set
+from fitlake.sample.kafka_producer import publish_set
 
 login = kafka_settings.credentials(config.kafka, config.secrets)
 report = publish_set(sets / f"set{sample_set}", kafka_settings.python_client_config(config.kafka, login))

@@ -26,7 +26,7 @@ set_dir = dbutils.widgets.get("set_dir")
 import json
 from pathlib import Path
 
-from fitlake.expectations import (
+from fitlake.sample.expectations import (
     check,
     compare_tables,
     expected_over_kafka,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fitlake.extract.schema import GYM_SESSIONS, LANDING_COLUMNS, REGISTRATIONS, SQLITE_DDL
-from fitlake.producer import set_files
+from fitlake.sample.producer import set_files
 
 # Insert a visit, or move its logout later; NULL keys never conflict (NULLs are distinct in the index).
 _UPSERT_SESSION = f"""

@@ -3,7 +3,7 @@
 Written beside the manifest, one file per table: ``expected_set<N>/<schema>.<table>.jsonl``. The first line
 is a JSON array of the column names, then one JSON array per row, sorted by that text, so a file is compact,
 byte-identical for the same spec and readable in a diff. Timestamps are UTC ``yyyy-MM-dd HH:mm:ss`` text and
-dates ``yyyy-MM-dd``; a reader casts them to the table's column types (``fitlake.expectations``).
+dates ``yyyy-MM-dd``; a reader casts them to the table's column types (``fitlake.sample.expectations``).
 
 A file holds the columns that are a function of the data. Left out: ``silver.quarantine``'s ``load_time``
 (when a run loaded the row) and ``reason`` (the pipeline's wording: the generator knows why a payload is bad,

@@ -19,8 +19,8 @@ import shutil
 from pathlib import Path
 
 from fitlake import chaos
-from fitlake.producer import set_files
 from fitlake.sample.generator import shipped_age_as_of
+from fitlake.sample.producer import set_files
 from fitlake.streaming import BATCH
 
 FILLER = "filler.bin"

@@ -15,10 +15,10 @@ from pyspark.sql import SparkSession
 
 from fitlake import pipeline
 from fitlake.config import PipelineConfig, load_config
-from fitlake.expectations import compare_tables, expected_over_kafka, load_expected
 from fitlake.pipeline.history import load_date_lookup
-from fitlake.producer import set_files
+from fitlake.sample.expectations import compare_tables, expected_over_kafka, load_expected
 from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
+from fitlake.sample.producer import set_files
 from fitlake.sample.rows import ExpectedTable
 from fitlake.tables import SCHEMAS, create_all
 

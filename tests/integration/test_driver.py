@@ -19,13 +19,13 @@ from fitlake import platform
 from fitlake.config import PipelineConfig, load_config
 from fitlake.deployment.jobs import REVIEWED_JOBS, integration_test_job_name
 from fitlake.errors import NotebookCellError
-from fitlake.expectations import check, compare_tables, load_expected, load_manifest, not_compared_in_full
 from fitlake.local.executor import NotebookRuntime
 from fitlake.local.layout import LocalLayout, repo_root
 from fitlake.local.run_page import RunPage
 from fitlake.pipeline import FLOWS
-from fitlake.producer import produce
+from fitlake.sample.expectations import check, compare_tables, load_expected, load_manifest, not_compared_in_full
 from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
+from fitlake.sample.producer import produce
 from fitlake.tables import SCHEMAS
 
 pytestmark = pytest.mark.integration

@@ -19,10 +19,10 @@ from lake import AS_OF
 from waiting import HANG_GUARD_SECONDS, wait_for
 
 from fitlake.config import CONFIG_DIR, CONFIG_DIR_ENV_VAR
-from fitlake.kafka.producer import publish_set
 from fitlake.kafka.settings import KafkaSettings, python_client_config
 from fitlake.local.layout import LocalLayout
 from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.kafka_producer import publish_set
 
 pytestmark = pytest.mark.integration
 

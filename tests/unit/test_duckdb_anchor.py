@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fitlake.producer import set_files
 from fitlake.sample import shipped_sets_dir
+from fitlake.sample.producer import set_files
 from fitlake.sample.rows import expected_dir, read_expected
 
 ANCHOR_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "duckdb_tables.py"

@@ -1,10 +1,16 @@
-"""The full comparison of a table with its expected rows (fitlake.expectations.compare), on small DataFrames."""
+"""The full comparison of a table with its expected rows (fitlake.sample.expectations.compare), on small DataFrames."""
 
 from __future__ import annotations
 
 import pytest
 
-from fitlake.expectations import DOUBLE_DECIMALS, compare, expected_frame, expected_over_kafka, not_compared_in_full
+from fitlake.sample.expectations import (
+    DOUBLE_DECIMALS,
+    compare,
+    expected_frame,
+    expected_over_kafka,
+    not_compared_in_full,
+)
 from fitlake.sample.rows import ExpectedTable
 
 COLUMNS = ("user_id", "at", "bpm")

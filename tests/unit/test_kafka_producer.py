@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from fitlake.expectations import load_manifest, over_kafka
-from fitlake.kafka.producer import Record, Rejected, parse_line, read_set
+from fitlake.sample.expectations import load_manifest, over_kafka
 from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.kafka_producer import Record, Rejected, parse_line, read_set
 
 
 def line(**fields: object) -> str:

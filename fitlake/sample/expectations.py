@@ -49,11 +49,11 @@ def load_manifest(path: Path) -> dict[str, Any]:
 def over_kafka(manifest: dict[str, Any], set_dirs: list[Path]) -> dict[str, Any]:
     """The manifest as it holds when the sets' Kafka records came over a broker (bronze_source = kafka).
 
-    A line of a set's Kafka files that is not a publishable record (fitlake.kafka.producer reports each one)
+    A line of a set's Kafka files that is not a publishable record (fitlake.sample.kafka_producer reports each one)
     is a bronze quarantine row in the file mode but never reaches bronze over Kafka; everything else is
     the same.
     """
-    from fitlake.kafka.producer import read_set
+    from fitlake.sample.kafka_producer import read_set
 
     unpublished = sum(len(read_set(set_dir)[1]) for set_dir in set_dirs)
     tables = dict(manifest.get("tables", {}))
@@ -138,7 +138,7 @@ def load_expected(sets_dir: Path, upto_set: int) -> dict[str, ExpectedTable]:
 
 def expected_over_kafka(expected: dict[str, ExpectedTable]) -> dict[str, ExpectedTable]:
     """The expected rows when the Kafka records came over a broker: the broker assigns new offsets (see
-    ``fitlake.kafka.producer``), so silver.quarantine's ``offset`` is not known in advance. Everything else is
+    ``fitlake.sample.kafka_producer``), so silver.quarantine's ``offset`` is not known in advance. Everything else is
     the same as in the file mode: the records that never reach bronze over Kafka are not Kafka records at all."""
     return {name: table.without("offset") if name == SILVER_QUARANTINE else table for name, table in expected.items()}
 
