@@ -18,7 +18,7 @@ from fitlake.tables import setup_objects
 
 pytestmark = pytest.mark.integration
 
-DEMO = repo_root() / "notebooks" / "00_demo.py"
+DEMO = repo_root() / "notebooks" / "examples" / "foundation_demo.py"
 
 
 def fitlake(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -47,7 +47,12 @@ def test_demo_notebook_runs_and_rerunning_changes_nothing(tmp_path):
     assert "| 2         | 2023-11-14 22:13:20 | 90.0" in first.stdout  # the newer correction won
     record = Path(next(line for line in first.stdout.splitlines() if line.startswith("Run record: "))[12:])
     assert record.parent == tmp_path / "dev" / "runs"
-    assert {p.name for p in record.iterdir()} == {"00_demo.ipynb", "00_demo.html", "index.html", "run.json"}
+    assert {p.name for p in record.iterdir()} == {
+        "foundation_demo.ipynb",
+        "foundation_demo.html",
+        "index.html",
+        "run.json",
+    }
     assert f"Run page: {record / 'index.html'}" in first.stdout
 
     again = fitlake("notebook", str(DEMO), "--data-root", str(tmp_path))

@@ -6,7 +6,7 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from fitlake import demo
+from fitlake import foundation_demo as demo
 from fitlake.streaming import (
     MergeSpec,
     StreamTarget,

@@ -1,7 +1,6 @@
-"""The foundation demo: a Delta table that is created, MERGEd into and streamed into.
-
-Until the pipeline notebooks exist this is what ``make demo`` runs; it shows that the local runtime gives
-notebooks real Delta tables, MERGE and Structured Streaming. The rows are heart-rate readings keyed by
+"""The foundation demo (``notebooks/examples/foundation_demo.py``): a Delta table that is created, MERGEd into
+and streamed into. Not part of the pipeline: it shows that a notebook gets real Delta tables, MERGE and
+Structured Streaming, on Databricks or on the local runtime alike. The rows are heart-rate readings keyed by
 (device_id, time); a reading re-sent with a later ``received`` replaces the stored one, an older one does not.
 """
 

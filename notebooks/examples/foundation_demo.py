@@ -17,7 +17,8 @@ schema = dbutils.widgets.get("schema")
 
 # COMMAND ----------
 
-from fitlake import demo, platform
+from fitlake import foundation_demo as demo
+from fitlake import platform
 from fitlake.identifiers import qualified
 from fitlake.streaming import StreamTarget, merge_into, merge_stream, read_json_files
 
