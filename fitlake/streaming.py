@@ -169,6 +169,30 @@ def bounds(df: DataFrame, low: str, high: str | None = None) -> tuple[str, str] 
 Span = tuple[Column, str, str]
 
 
+def within(column: str, span: tuple[str, str]) -> Column:
+    """``column`` inside a time span from ``bounds`` (both ends included): the rows a MERGE or read pruned to that
+    span must look at."""
+    lo, hi = span
+    return F.col(column).between(F.lit(lo).cast("timestamp"), F.lit(hi).cast("timestamp"))
+
+
+def overlapping(start: str, end: str, span: tuple[str, str]) -> Column:
+    """Intervals [``start``, ``end``] that reach into a time span from ``bounds``: ending at or after its start,
+    starting before its end."""
+    lo, hi = span
+    return (F.col(end) >= F.lit(lo).cast("timestamp")) & (F.col(start) < F.lit(hi).cast("timestamp"))
+
+
+@contextmanager
+def persisted(frame: DataFrame) -> Iterator[DataFrame]:
+    """``frame`` cached while the block reads it more than once, and released however the block ends."""
+    frame = frame.persist()
+    try:
+        yield frame
+    finally:
+        frame.unpersist()
+
+
 def bounds_where(df: DataFrame, spans: dict[str, Span]) -> dict[str, tuple[str, str] | None]:
     """``bounds`` of several subsets of ``df`` in one Spark job: for each name, (condition, low, high) gives
     (min of ``low``, max of ``high``) over the rows meeting the condition, or None when none does (nor has a

@@ -29,6 +29,7 @@ from fitlake.streaming import (
     for_each_batch,
     has_pending_batch,
     list_files,
+    persisted,
     read_kafka,
     read_landing,
     read_landing_files,
@@ -53,14 +54,11 @@ def _csv_flow(source: LandingSource) -> Flow:
 
         def handle(batch: DataFrame, batch_id: int) -> None:
             epochs = [checks.not_an_epoch(column) for column in source.epoch_seconds]
-            checked = bronze.csv_with_reason(batch, columns, source.required, epochs).persist()
-            try:
+            with persisted(bronze.csv_with_reason(batch, columns, source.required, epochs)) as checked:
                 app_id = batch_app_id(batch.sparkSession, checkpoint)
                 append_once(bronze.good_rows(checked, columns), table, app_id, batch_id)
                 bad = bronze.quarantined(checked, table_name, bronze.csv_raw(columns))
                 append_once(bad, quarantine, f"{app_id}:quarantine", batch_id, skip_empty=True)
-            finally:
-                checked.unpersist()
 
         folder = config.landing_path(source.name)
         _check_landing(spark, folder, checkpoint, quarantine, table_name, schema)
@@ -100,15 +98,12 @@ def _kafka_flow() -> Flow:
 
         def handle(batch: DataFrame, batch_id: int) -> None:
             session = batch.sparkSession
-            checked = bronze.kafka_with_reason(batch).persist()
-            try:
+            with persisted(bronze.kafka_with_reason(batch)) as checked:
                 app_id = batch_app_id(session, checkpoint)
                 records = bronze.kafka_records(bronze.good_rows(checked, columns), session.table(lookup))
                 append_once(records, table, app_id, batch_id)
                 bad = bronze.quarantined(checked, table_name, bronze.kafka_raw())
                 append_once(bad, quarantine, f"{app_id}:quarantine", batch_id, skip_empty=True)
-            finally:
-                checked.unpersist()
 
         if config.bronze_source != "kafka":
             _check_landing(spark, config.landing_path(KAFKA_MULTIPLEX.name), checkpoint, quarantine, table_name)

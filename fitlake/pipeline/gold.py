@@ -8,11 +8,10 @@ whose user lost their profile is removed).
 from __future__ import annotations
 
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
 from fitlake.pipeline.flow import Handler, Source, table_flow
-from fitlake.streaming import TableStreams, apply_changes, bounds
+from fitlake.streaming import TableStreams, apply_changes, bounds, persisted, within
 from fitlake.tables import GOLD, SILVER
 from fitlake.transforms import gold
 from fitlake.transforms.silver import WORKOUT_KEY
@@ -28,19 +27,15 @@ def _summary(config: PipelineConfig, _checkpoint: str) -> Handler:
     def handle(batch: DataFrame, _batch_id: int) -> None:
         spark = batch.sparkSession
         readings = spark.table(config.table(SILVER, "workout_bpm"))
-        affected = gold.affected_workouts(batch, readings).persist()
-        try:
+        with persisted(gold.affected_workouts(batch, readings)) as affected:
             span = bounds(affected, "start_time")
             if span is None:
                 return
-            lo, hi = span
-            window = F.col("start_time").between(F.lit(lo).cast("timestamp"), F.lit(hi).cast("timestamp"))
-            in_window = readings.where(window).join(affected.select(*WORKOUT_KEY), list(WORKOUT_KEY), "left_semi")
+            in_window = readings.where(within("start_time", span))
+            in_window = in_window.join(affected.select(*WORKOUT_KEY), list(WORKOUT_KEY), "left_semi")
             summary = gold.workout_bpm_summary(in_window, spark.table(config.table(SILVER, "user_bins")))
             changes = gold.summary_changes(affected, summary)
             apply_changes(spark, changes, config.table(GOLD, "workout_bpm_summary"), list(WORKOUT_KEY))
-        finally:
-            affected.unpersist()
 
     return handle
 

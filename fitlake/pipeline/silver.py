@@ -26,6 +26,9 @@ from fitlake.streaming import (
     delete_matching,
     delete_older,
     merge_into,
+    overlapping,
+    persisted,
+    within,
 )
 from fitlake.tables import BRONZE, SILVER
 from fitlake.transforms import silver
@@ -80,8 +83,7 @@ def _user_profile(config: PipelineConfig, checkpoint: str) -> Handler:
 
     def handle(batch: DataFrame, batch_id: int) -> None:
         spark = batch.sparkSession
-        parsed = silver.parse_user_info(batch).persist()
-        try:
+        with persisted(silver.parse_user_info(batch)) as parsed:
             _quarantine(config, checkpoint, parsed, "user_profile", batch_id)
             events = silver.profile_events(parsed)
             merge_into(spark, silver.profile_deletes(events), deletes, MergeSpec(("user_id",), "deleted"))
@@ -92,8 +94,6 @@ def _user_profile(config: PipelineConfig, checkpoint: str) -> Handler:
             delete_older(
                 spark, tombstones.join(batch_users, "user_id", "left_semi"), profile, "user_id", "deleted", "updated"
             )
-        finally:
-            parsed.unpersist()
 
     return handle
 
@@ -101,12 +101,9 @@ def _user_profile(config: PipelineConfig, checkpoint: str) -> Handler:
 def _events(name: str, parse: Callable, shape: Callable, spec: MergeSpec) -> HandlerFactory:
     def factory(config: PipelineConfig, checkpoint: str) -> Handler:
         def handle(batch: DataFrame, batch_id: int) -> None:
-            parsed = parse(batch).persist()
-            try:
+            with persisted(parse(batch)) as parsed:
                 _quarantine(config, checkpoint, parsed, name, batch_id)
                 merge_into(batch.sparkSession, shape(parsed), config.table(SILVER, name), spec)
-            finally:
-                parsed.unpersist()
 
         return handle
 
@@ -157,8 +154,7 @@ def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
         spark = batch.sparkSession
         users = spark.table(config.table(SILVER, "users"))
         completed = spark.table(config.table(SILVER, "completed_workouts"))
-        probes = batch.persist()
-        try:
+        with persisted(batch) as probes:
             kind = F.col("kind")
             spans = bounds_where(
                 probes,
@@ -169,26 +165,17 @@ def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
                 },
             )
             _forget_stale_readings(spark, config, probes, spans["ended"], spans["user_changed"] is not None)
-            candidates = completed.where(F.lit(False))
-            if spans["reading"] is not None:
-                lo, hi = spans["reading"]
-                candidates = completed.where(
-                    (F.col("end_time") >= F.lit(lo).cast("timestamp"))
-                    & (F.col("start_time") < F.lit(hi).cast("timestamp"))
-                )
-            affected = silver.affected_workouts(probes, candidates, completed, users).persist()
-            span = bounds(affected, "start_time", "end_time")
-            if span is not None:
-                lo, hi = span
-                window = F.col("time").between(F.lit(lo).cast("timestamp"), F.lit(hi).cast("timestamp"))
-                readings = spark.table(config.table(SILVER, "heart_rate")).where(window)
-                # Insert, or update a row whose workout's start or end moved (a later stop arrived).
-                rows = silver.workout_bpm(affected, readings, users).withColumn("_deleted", F.lit(False))
-                target_window = f"t.time BETWEEN TIMESTAMP'{lo}' AND TIMESTAMP'{hi}'"
-                apply_changes(spark, rows, config.table(SILVER, "workout_bpm"), WORKOUT_READING_KEY, target_window)
-            affected.unpersist()
-        finally:
-            probes.unpersist()
+            reading = spans["reading"]
+            candidates = completed.where(overlapping("start_time", "end_time", reading) if reading else F.lit(False))
+            with persisted(silver.affected_workouts(probes, candidates, completed, users)) as affected:
+                span = bounds(affected, "start_time", "end_time")
+                if span is not None:
+                    readings = spark.table(config.table(SILVER, "heart_rate")).where(within("time", span))
+                    # Insert, or update a row whose workout's start or end moved (a later stop arrived).
+                    rows = silver.workout_bpm(affected, readings, users).withColumn("_deleted", F.lit(False))
+                    target_window = f"t.time BETWEEN TIMESTAMP'{span[0]}' AND TIMESTAMP'{span[1]}'"
+                    bpm = config.table(SILVER, "workout_bpm")
+                    apply_changes(spark, rows, bpm, WORKOUT_READING_KEY, target_window)
 
     return handle
 

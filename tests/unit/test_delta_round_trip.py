@@ -19,6 +19,9 @@ from fitlake.streaming import (
     latest_per_key,
     merge_into,
     merge_stream,
+    overlapping,
+    persisted,
+    within,
 )
 
 SPEC = MergeSpec(keys=("k",), order_by="v")
@@ -114,6 +117,30 @@ def test_bounds_where_gives_each_subset_its_span_and_none_for_an_empty_one(spark
     assert bounds(df.where(kind == "e"), "lo", "hi") == ("5", "30")
     assert bounds(df.where(kind == "x"), "lo") is None
     assert bounds(df.where(F.lit(False)), "lo") is None
+
+
+def test_a_span_from_bounds_selects_its_times_ends_included_and_the_intervals_reaching_into_it(spark):
+    times = spark.sql(
+        "SELECT * FROM VALUES (1, TIMESTAMP'2024-01-01 10:00:00', TIMESTAMP'2024-01-01 10:30:00'), "
+        "(2, TIMESTAMP'2024-01-01 11:00:00', TIMESTAMP'2024-01-01 12:00:00'), "
+        "(3, TIMESTAMP'2024-01-01 09:00:00', TIMESTAMP'2024-01-01 09:59:59') AS t(id, start_time, end_time)"
+    )
+    span = bounds(times.where("id = 1"), "start_time", "end_time")
+    assert span == ("2024-01-01 10:00:00", "2024-01-01 10:30:00")
+    assert sorted(r.id for r in times.where(within("start_time", span)).collect()) == [1]
+    ends = times.where(within("end_time", ("2024-01-01 09:59:59", "2024-01-01 10:29:59")))
+    assert [r.id for r in ends.collect()] == [3]  # its end on the span's start counts; 10:30 is past the span
+    # Reaching in: ends at or after the span's start, starts before its end (one starting at its end does not).
+    reaching = times.where(overlapping("start_time", "end_time", ("2024-01-01 09:59:59", "2024-01-01 11:00:00")))
+    assert sorted(r.id for r in reaching.collect()) == [1, 3]
+
+
+def test_persisted_releases_the_cache_however_the_block_ends(spark):
+    frame = spark.range(3)
+    with pytest.raises(RuntimeError), persisted(frame) as cached:
+        assert cached.is_cached
+        raise RuntimeError("a MERGE failed")
+    assert not frame.is_cached
 
 
 def test_append_once_skips_an_empty_batch_and_never_appends_a_batch_twice(spark, table):
