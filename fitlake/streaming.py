@@ -583,6 +583,19 @@ def table_property(spark: SparkSession, table: str, key: str) -> str | None:
     return properties.get(key)
 
 
+def set_table_property(spark: SparkSession, table: str, key: str, value: str) -> None:
+    """Set a table's property (``key`` is fitlake's own; ``value`` a digest or a name: no quote in either)."""
+    if "'" in key + value:
+        raise ValueError(f"A table property holds no quote: {key!r} = {value!r}")
+    spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('{key}' = '{value}')")
+
+
+def append_rows(frame: DataFrame, table: str) -> None:
+    """Append ``frame`` to ``table`` as it is: a blind append, for rows that say something new each time they are
+    written (a report naming a file and its new modification time), never for a micro-batch (``append_once``)."""
+    frame.write.format("delta").mode("append").saveAsTable(table)
+
+
 def has_pending_batch(spark: SparkSession, checkpoint: str) -> bool:
     """True when the query's last planned micro-batch (offsets log) has no commit: a restart replays it."""
     state = checkpoint_state(spark, checkpoint)  # None without a JVM gateway: the checkpoint cannot be listed

@@ -26,6 +26,7 @@ from fitlake.streaming import (
     StreamTarget,
     Trigger,
     append_once,
+    append_rows,
     for_each_batch,
     has_pending_batch,
     list_files,
@@ -154,7 +155,7 @@ def _report_changed(spark: SparkSession, quarantine: str, table_name: str, chang
     if new:
         # Rows from the listing, not from a read of the table: a blind append, which Delta commits beside the
         # other bronze streams' appends to the quarantine. The run lock makes this flow their only writer.
-        bronze.changed_files(spark, table_name, new).write.format("delta").mode("append").saveAsTable(quarantine)
+        append_rows(bronze.changed_files(spark, table_name, new), quarantine)
 
 
 def _refuse_long_fields(spark: SparkSession, path: str, folder: str, schema: str) -> None:

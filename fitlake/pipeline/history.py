@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
 from fitlake.contract import DATE_LOOKUP
-from fitlake.streaming import MergeSpec, list_files, merge_into, table_property
+from fitlake.streaming import MergeSpec, list_files, merge_into, set_table_property, table_property
 from fitlake.tables import SILVER
 from fitlake.transforms import bronze
 from fitlake.transforms.checks import STRICT_JSON
@@ -57,7 +57,7 @@ def load_date_lookup(spark: SparkSession, config: PipelineConfig) -> str:
         rows, origin = generated_calendar(spark), f"generated {GENERATED_FROM}..{GENERATED_TO}"
     merge_into(spark, bronze.date_lookup(rows), table, MergeSpec(("date",)))
     if inputs is not None:
-        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('{LOADED_FROM_PROPERTY}' = '{inputs}')")
+        set_table_property(spark, table, LOADED_FROM_PROPERTY, inputs)
     return origin
 
 
