@@ -200,7 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"\nERROR: {storage_full_message(error.filename or 'the data root')}", file=sys.stderr)
         return 2
-    return 0
 
 
 def _runtime(args: argparse.Namespace, params: dict[str, str] | None = None):  # noqa: ANN202 - lazy import (JVM)

@@ -24,7 +24,7 @@ from fitlake.identifiers import identifier
 from fitlake.kafka.settings import BOUNDS as KAFKA_BOUNDS
 from fitlake.kafka.settings import SECTION as KAFKA_SECTION
 from fitlake.kafka.settings import KafkaSettings, Secrets, local_settings, parse_section
-from fitlake.parameters import BRONZE_SOURCES
+from fitlake.parameters import BRONZE_SOURCES, ENVIRONMENT
 from fitlake.platform import ENVIRONMENTS
 from fitlake.toml_tables import check_table
 
@@ -34,8 +34,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 # The widget, job parameter and config key naming the environment (load_config's first argument).
-ENVIRONMENT_WIDGET = "environment"
-RUN_MODES = ("batch", "continuous")
+ENVIRONMENT_WIDGET = ENVIRONMENT.name
 LOCAL_CATALOG = "spark_catalog"
 CONFIG_DIR_ENV_VAR = "FITLAKE_CONFIG_DIR"
 PACKAGED_CONFIG = "_config"  # where a built wheel carries a copy of config/ (fitlake.deployment.wheel)

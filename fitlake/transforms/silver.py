@@ -256,9 +256,6 @@ def newer_than_tombstone(upserts: DataFrame, tombstones: DataFrame) -> DataFrame
     )
 
 
-PROBE_COLUMNS = ("kind", "user_id", "device_id", "time", "workout_id", "session_id", "start_time", "end_time")
-
-
 def _probe(df: DataFrame, kind: str, **columns: Column) -> DataFrame:
     typed = {
         "user_id": "bigint",
