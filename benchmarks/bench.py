@@ -48,6 +48,7 @@ from pathlib import Path
 import duckdb_tables
 import latency
 
+from fitlake.contract import DATE_LOOKUP, KAFKA_MULTIPLEX
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout
 from fitlake.sample.generator import generate, shipped_age_as_of, shipped_sets_dir
 from fitlake.sample.producer import set_files
@@ -120,11 +121,11 @@ def land(spec: SampleSpec | None, shipped_set: int, work: Path, landing: Path, p
     lines = 0
     for set_dir in sets:
         for source, path in set_files(set_dir):
-            if spec is not None and source == "date_lookup":
+            if spec is not None and source == DATE_LOOKUP.name:
                 continue  # the calendar is history: the shipped one is loaded before the first run
             (landing / source).mkdir(parents=True, exist_ok=True)
             shutil.copy(path, landing / source / f"{prefix}-{path.name}")
-            lines += sum(1 for _ in path.open("rb")) if source == "kafka_multiplex" else 0
+            lines += sum(1 for _ in path.open("rb")) if source == KAFKA_MULTIPLEX.name else 0
     return lines
 
 

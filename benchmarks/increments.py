@@ -27,6 +27,7 @@ from pathlib import Path
 
 from fitlake import pipeline
 from fitlake.config import load_config
+from fitlake.contract import DATE_LOOKUP
 from fitlake.local.layout import LocalLayout
 from fitlake.local.session import local_spark
 from fitlake.pipeline.history import load_date_lookup
@@ -44,7 +45,7 @@ def land_increment(spec: SampleSpec, work: Path, landing: Path, number: int) -> 
     count = 0
     for set_no in (1, 2):
         for source, path in set_files(work / f"world{number}" / f"set{set_no}"):
-            if source == "date_lookup":
+            if source == DATE_LOOKUP.name:
                 continue  # the calendar is history, loaded once before the first run
             (landing / source).mkdir(parents=True, exist_ok=True)
             shutil.copy(path, landing / source / f"w{number}-{path.name}")

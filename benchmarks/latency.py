@@ -37,6 +37,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from fitlake.contract import DATE_LOOKUP
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout
 from fitlake.sample.generator import generate
 from fitlake.sample.producer import set_files
@@ -86,7 +87,7 @@ def increment_files(work: Path, number: int) -> list[tuple[str, Path]]:
     start = FIRST_LANDING_DATE + timedelta(days=LANDING_SPACING_DAYS * number)
     folder = work / f"latency-{number}"
     generate(SampleSpec(users=12, days=2, seed=100 + number, start_date=start.isoformat()), folder)
-    return [(source, path) for source, path in set_files(folder / "set1") if source != "date_lookup"]
+    return [(source, path) for source, path in set_files(folder / "set1") if source != DATE_LOOKUP.name]
 
 
 def land_atomically(files: list[tuple[str, Path]], landing: Path, prefix: str) -> float:
