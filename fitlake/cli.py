@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fitlake.errors import NO_SPACE, FitlakeError, NotebookCellError, storage_full, storage_full_message
-from fitlake.local.layout import DATA_ROOT_ENV_VAR, ENVIRONMENTS, LocalLayout, repo_root, resolve_data_root
-from fitlake.parameters import BRONZE_SOURCE, BRONZE_SOURCES, DRIVER_PARAMETERS, ENVIRONMENT
+from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root, resolve_data_root
+from fitlake.parameters import BRONZE_SOURCE, BRONZE_SOURCES, DRIVER_PARAMETERS, ENVIRONMENT, ENVIRONMENTS
 
 RUN_SUMMARY_FILE = "summary.json"  # in the run record folder of `fitlake run`: the driver's exit value
 

@@ -24,8 +24,7 @@ from fitlake.identifiers import identifier
 from fitlake.kafka.settings import BOUNDS as KAFKA_BOUNDS
 from fitlake.kafka.settings import SECTION as KAFKA_SECTION
 from fitlake.kafka.settings import KafkaSettings, Secrets, local_settings, parse_section
-from fitlake.parameters import BRONZE_SOURCES, ENVIRONMENT
-from fitlake.platform import ENVIRONMENTS
+from fitlake.parameters import BRONZE_SOURCES, ENVIRONMENT, ENVIRONMENTS
 from fitlake.toml_tables import check_table
 
 if sys.version_info >= (3, 11):

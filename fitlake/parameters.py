@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fitlake.platform import ENVIRONMENTS
+# The environments: one Unity Catalog catalog each on Databricks, one folder each locally.
+ENVIRONMENTS = ("dev", "qa", "prod")
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,17 @@ working storage lives.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: the CLI imports this module (through the layout) before any session exists
     from pyspark.sql import SparkSession
 
-    from fitlake.local.layout import LocalLayout
-
-# The environments: one Unity Catalog catalog each on Databricks, one folder each locally.
-ENVIRONMENTS = ("dev", "qa", "prod")
-
-# Spark conf keys the local session sets about itself (Databricks sessions have neither). The spark.
-# prefix keeps spark-submit from warning about unknown keys.
+# Spark conf keys the local session sets about itself from its LocalLayout (Databricks sessions have none). The
+# spark. prefix keeps spark-submit from warning about unknown keys.
 LOCAL_ENV_CONF = "spark.fitlake.local.env"
 LOCAL_DATA_ROOT_CONF = "spark.fitlake.local.dataRoot"
+LOCAL_STORAGE_CONF = "spark.fitlake.local.storage"  # where DBFS_ROOT lives locally: LocalLayout.storage()
+LOCAL_KAFKA_CONF = "spark.fitlake.local.kafka"  # the local broker's folder: LocalLayout.kafka
 
 DBFS_ROOT = "dbfs:/fitlake"
 
@@ -41,15 +37,7 @@ def storage_path(spark: SparkSession, relative: str) -> str:
     relative = relative.strip("/")
     if on_databricks():
         return f"{DBFS_ROOT}/{relative}"
-    layout = local_layout(spark)
-    if layout is None:
+    root = spark.conf.get(LOCAL_STORAGE_CONF, None)
+    if root is None:
         raise RuntimeError("This SparkSession is neither Databricks' nor fitlake's local one; use fitlake.local.")
-    return f"file:{layout.storage(relative)}"
-
-
-def local_layout(spark: SparkSession) -> LocalLayout | None:
-    """The local data layout of a local session (its data root and environment); None for any other session."""
-    from fitlake.local.layout import LocalLayout  # pure paths; imported here, where a local session exists
-
-    root, env = spark.conf.get(LOCAL_DATA_ROOT_CONF, None), spark.conf.get(LOCAL_ENV_CONF, None)
-    return None if root is None or env is None else LocalLayout(Path(root), env)
+    return f"file:{root}/{relative}" if relative else f"file:{root}"

@@ -105,10 +105,10 @@ def local_settings(spark: SparkSession, settings: KafkaSettings, bootstrap_overr
 
 
 def _local_broker(spark: SparkSession) -> str:
-    layout = platform.local_layout(spark)
-    if layout is None:
+    folder = spark.conf.get(platform.LOCAL_KAFKA_CONF, None)
+    if folder is None:
         return ""
-    state = layout.kafka / BROKER_STATE_FILE
+    state = Path(folder) / BROKER_STATE_FILE
     if not state.is_file():
         return ""
     return json.loads(state.read_text())["bootstrap_servers"]

@@ -11,7 +11,9 @@
     kafka/                   the local Kafka broker's files (fitlake kafka start)
 ```
 
-Every local path derives from ``LocalLayout``; notebooks reach it through ``fitlake.platform``.
+Every local path derives from ``LocalLayout``. Code that also runs on Databricks never imports it: the local
+session notes its storage and broker folders in its conf (``fitlake.local.session``), where ``fitlake.platform``
+and the Kafka settings read them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fitlake.errors import ConfigError
-from fitlake.platform import DBFS_ROOT, ENVIRONMENTS
+from fitlake.parameters import ENVIRONMENTS
+from fitlake.platform import DBFS_ROOT
 
 DATA_ROOT_ENV_VAR = "FITLAKE_DATA_ROOT"
 

@@ -16,6 +16,7 @@ from fitlake.local import cds, jars
 from fitlake.local.layout import LocalLayout
 from fitlake.platform import LOCAL_DATA_ROOT_CONF as DATA_ROOT_CONF
 from fitlake.platform import LOCAL_ENV_CONF as ENV_CONF
+from fitlake.platform import LOCAL_KAFKA_CONF, LOCAL_STORAGE_CONF
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
@@ -78,6 +79,8 @@ def local_spark(
         .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
         .config(ENV_CONF, layout.env)
         .config(DATA_ROOT_CONF, str(layout.data_root))
+        .config(LOCAL_STORAGE_CONF, str(layout.storage()))
+        .config(LOCAL_KAFKA_CONF, str(layout.kafka))
     )
     cached = jars.cached_jars(packages)
     if cached:  # the class data sharing archive is made for the cached jars (fitlake jars): see cds.py
