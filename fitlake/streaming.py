@@ -602,28 +602,24 @@ def has_pending_batch(spark: SparkSession, checkpoint: str) -> bool:
     return state is not None and state["planned"] > state["committed"]
 
 
-class TableStreams:
-    """Opens a flow's streams of Delta tables: appended rows, or a change data feed. The one place the
-    pipeline's table streams are opened, so that how a flow reads a table is decided here.
+# The flows' streams of Delta tables (appended rows, or a change data feed) are opened here and nowhere else.
+# Measured and not kept: on a restart Spark asks each source again for the last committed batch; when that was
+# the query's first, Delta rebuilds the table's initial snapshot (~6 Spark jobs per flow in a lake's second run).
+# A ``startingVersion`` set only for that case halved the Spark jobs of the small increment run (279 -> 140) but
+# bought no wall time (median pair ratios 1.03 small, 0.98 at 1m). See docs/performance.md.
 
-    Measured and not kept: on a restart Spark asks each source again for the last committed batch; when
-    that was the query's first, Delta rebuilds the table's initial snapshot (~6 Spark jobs per flow in a
-    lake's second run). A ``startingVersion`` set only for that case halved the Spark jobs of the small
-    increment run (279 -> 140) but bought no wall time (median pair ratios 1.03 small, 0.98 at 1m), so the
-    subtlety it needs is not worth carrying. See docs/performance.md.
-    """
 
-    def __init__(self, spark: SparkSession):
-        self.spark = spark
+def stream_table(spark: SparkSession, table: str) -> DataFrame:
+    """A stream of the rows appended to ``table``."""
+    return spark.readStream.table(table)
 
-    def table(self, table: str) -> DataFrame:
-        """A stream of the rows appended to ``table``."""
-        return self.spark.readStream.table(table)
 
-    def changes(self, table: str, change_types: Sequence[str] = ("insert", "update_postimage")) -> DataFrame:
-        """A stream of ``table``'s change data feed, limited to ``change_types``."""
-        stream = self.spark.readStream.option("readChangeFeed", "true").table(table)
-        return stream.where(F.col("_change_type").isin(*change_types))
+def stream_changes(
+    spark: SparkSession, table: str, change_types: Sequence[str] = ("insert", "update_postimage")
+) -> DataFrame:
+    """A stream of ``table``'s change data feed, limited to ``change_types``."""
+    stream = spark.readStream.option("readChangeFeed", "true").table(table)
+    return stream.where(F.col("_change_type").isin(*change_types))
 
 
 # Set while a flow is rebuilt on a fresh checkpoint (``fitlake.pipeline.checkpoints.recover``). Module-wide, not

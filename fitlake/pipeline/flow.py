@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from fitlake.config import PipelineConfig
-from fitlake.streaming import BATCH, StreamTarget, TableStreams, Trigger, for_each_batch, read_small_file
+from fitlake.streaming import BATCH, StreamTarget, Trigger, for_each_batch, read_small_file
 
 Handler = Callable[[DataFrame, int], None]
 
@@ -80,7 +80,7 @@ def table_flow(
     def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
         checkpoint = checkpoint_of(config)
         target = StreamTarget(config.table(layer, name), checkpoint, trigger, f"{layer}.{name}")
-        stream = source.open(TableStreams(spark), *source.names(config))
+        stream = source.open(spark, *source.names(config))
         return for_each_batch(stream, target, handler(config, checkpoint))
 
     return Flow(f"{layer}.{name}", stage=stage, start=start, inputs=inputs, checkpoint=checkpoint_of)

@@ -7,19 +7,19 @@ whose user lost their profile is removed).
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 
 from fitlake.config import PipelineConfig
 from fitlake.pipeline.flow import Handler, Source, table_flow
-from fitlake.streaming import TableStreams, apply_changes, bounds, persisted, within
+from fitlake.streaming import apply_changes, bounds, persisted, stream_changes, within
 from fitlake.tables import GOLD, SILVER
 from fitlake.transforms import gold
 from fitlake.transforms.silver import WORKOUT_KEY
 
 
-def _summary_probes(streams: TableStreams, workout_bpm: str, user_bins: str) -> DataFrame:
-    readings = streams.changes(workout_bpm, ("insert", "delete"))
-    bins = streams.changes(user_bins, ("insert", "update_postimage", "delete"))
+def _summary_probes(spark: SparkSession, workout_bpm: str, user_bins: str) -> DataFrame:
+    readings = stream_changes(spark, workout_bpm, ("insert", "delete"))
+    bins = stream_changes(spark, user_bins, ("insert", "update_postimage", "delete"))
     return gold.summary_probes(readings, bins)
 
 

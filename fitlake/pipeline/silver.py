@@ -18,7 +18,6 @@ from fitlake.contract import BPM, GYM_LOGINS, KAFKA_MULTIPLEX, REGISTERED_USERS,
 from fitlake.pipeline.flow import Flow, Handler, Source, batch_app_id, table_flow
 from fitlake.streaming import (
     MergeSpec,
-    TableStreams,
     append_once,
     apply_changes,
     bounds,
@@ -28,6 +27,8 @@ from fitlake.streaming import (
     merge_into,
     overlapping,
     persisted,
+    stream_changes,
+    stream_table,
     within,
 )
 from fitlake.tables import BRONZE, SILVER
@@ -38,8 +39,8 @@ HandlerFactory = Callable[[PipelineConfig, str], Handler]
 
 
 def _bronze(table: str, topic: str | None = None) -> Source:
-    def open_stream(streams: TableStreams, name: str) -> DataFrame:
-        stream = streams.table(name)
+    def open_stream(spark: SparkSession, name: str) -> DataFrame:
+        stream = stream_table(spark, name)
         return stream if topic is None else stream.where(F.col("topic") == topic)
 
     return Source(((BRONZE, table),), open_stream)
@@ -48,8 +49,8 @@ def _bronze(table: str, topic: str | None = None) -> Source:
 def _changes(table: str, change_types: tuple[str, ...]) -> Source:
     """The change data feed of silver ``table``, limited to ``change_types``."""
 
-    def open_stream(streams: TableStreams, name: str) -> DataFrame:
-        return streams.changes(name, change_types)
+    def open_stream(spark: SparkSession, name: str) -> DataFrame:
+        return stream_changes(spark, name, change_types)
 
     return Source(((SILVER, table),), open_stream)
 
@@ -138,12 +139,12 @@ def _completed_workouts(config: PipelineConfig, _checkpoint: str) -> Handler:
     return handle
 
 
-def _workout_probes(streams: TableStreams, heart_rate: str, completed_workouts: str, users: str) -> DataFrame:
+def _workout_probes(spark: SparkSession, heart_rate: str, completed_workouts: str, users: str) -> DataFrame:
     """New readings, completed workouts that appeared, changed or ended, and new or changed registrations,
     as one stream of probes."""
-    readings = streams.changes(heart_rate, ("insert",))
-    completed = streams.changes(completed_workouts, ("insert", "update_postimage", "delete"))
-    return silver.workout_probes(readings, completed, streams.changes(users))
+    readings = stream_changes(spark, heart_rate, ("insert",))
+    completed = stream_changes(spark, completed_workouts, ("insert", "update_postimage", "delete"))
+    return silver.workout_probes(readings, completed, stream_changes(spark, users))
 
 
 WORKOUT_PROBES = Source(((SILVER, "heart_rate"), (SILVER, "completed_workouts"), (SILVER, "users")), _workout_probes)

@@ -1,4 +1,5 @@
-"""TableStreams across restarts: a flow's Delta streams read each row exactly once, and replay a batch whole.
+"""The flows' table streams (streaming.stream_table, stream_changes) across restarts:
+a flow's Delta streams read each row exactly once, and replay a batch whole.
 
 Where a restart could go wrong: new rows after the first batch, a table that was empty in the first batch, a
 first batch planned but not committed (replayed with its own rows), and a change data feed.
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fitlake.streaming import BATCH, StreamTarget, TableStreams, Trigger, for_each_batch
+from fitlake.streaming import BATCH, StreamTarget, Trigger, for_each_batch, stream_changes, stream_table
 
 
 @pytest.fixture
@@ -32,13 +33,13 @@ def _append(spark, table: str, *rows: tuple[str, int]) -> None:
 
 
 def _run(spark, checkpoint: Path, open_stream) -> list[tuple[int, str, int]]:
-    """One batch run of the query ``open_stream(streams)`` on ``checkpoint``: (batch id, k, v) of each row seen."""
+    """One batch run of the query ``open_stream(spark)`` on ``checkpoint``: (batch id, k, v) of each row seen."""
     seen: list[tuple[int, str, int]] = []
 
     def handle(batch, batch_id: int) -> None:
         seen.extend((batch_id, row.k, row.v) for row in batch.collect())
 
-    stream = open_stream(TableStreams(spark))
+    stream = open_stream(spark)
     target = StreamTarget("unused", str(checkpoint), Trigger(BATCH))
     for_each_batch(stream, target, handle).awaitTermination()
     return sorted(seen)
@@ -50,8 +51,8 @@ def test_a_restart_after_the_first_batch_reads_exactly_the_new_rows(spark, table
     _append(spark, a, ("a1", 1))
     checkpoint = tmp_path / "checkpoint"
 
-    def both(streams):
-        return streams.table(a).unionByName(streams.table(b))
+    def both(spark):
+        return stream_table(spark, a).unionByName(stream_table(spark, b))
 
     assert _run(spark, checkpoint, both) == [(0, "a1", 1)]
     _append(spark, a, ("a2", 2))
@@ -67,8 +68,8 @@ def test_a_first_batch_planned_but_not_committed_is_replayed_with_its_own_rows(s
     _append(spark, a, ("a1", 1))
     checkpoint = tmp_path / "checkpoint"
 
-    def only_a(streams):
-        return streams.table(a)
+    def only_a(spark):
+        return stream_table(spark, a)
 
     assert _run(spark, checkpoint, only_a) == [(0, "a1", 1)]
     shutil.rmtree(checkpoint / "commits")  # a crash after the batch's writes, before its commit
@@ -82,8 +83,8 @@ def test_a_change_feed_restarted_after_its_first_batch_reads_exactly_the_new_cha
     _append(spark, a, ("a1", 1))
     checkpoint = tmp_path / "checkpoint"
 
-    def changes(streams):
-        return streams.changes(a, ("insert", "update_postimage")).select("k", "v")
+    def changes(spark):
+        return stream_changes(spark, a, ("insert", "update_postimage")).select("k", "v")
 
     assert _run(spark, checkpoint, changes) == [(0, "a1", 1)]
     spark.sql(f"UPDATE {a} SET v = 10 WHERE k = 'a1'")
