@@ -1,8 +1,15 @@
-"""Helpers that write Databricks source notebooks for tests."""
+"""Helpers that write Databricks source notebooks for tests, and the repository's own notebooks."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from fitlake.local.layout import repo_root
+
+
+def repo_notebooks() -> list[Path]:
+    """Every notebook of the repository: notebooks/ and setup/, their subfolders (notebooks/examples/) too."""
+    return sorted(path for folder in ("notebooks", "setup") for path in (repo_root() / folder).rglob("*.py"))
 
 
 def write_notebook(path: Path, *cells: str, language: str = "python") -> Path:

@@ -12,6 +12,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from nbhelpers import repo_notebooks
 from workspace_standin import WorkspaceStandIn
 
 from fitlake.config import ENVIRONMENTS
@@ -79,11 +80,8 @@ def snapshot(workspace: WorkspaceStandIn) -> tuple[dict, dict]:
 
 
 def expected_notebooks(env: str) -> dict[str, Path]:
-    return {
-        f"{FOLDER.format(env=env)}/{folder}/{path.stem}": path
-        for folder in ("notebooks", "setup")
-        for path in sorted((ROOT / folder).glob("*.py"))
-    }
+    folder = FOLDER.format(env=env)
+    return {f"{folder}/{path.relative_to(ROOT).with_suffix('').as_posix()}": path for path in repo_notebooks()}
 
 
 def test_every_notebook_is_imported_as_python_source_and_nothing_else_is(workspace, newer_cli, wheel) -> None:

@@ -9,7 +9,7 @@ import traceback
 
 import nbformat
 import pytest
-from nbhelpers import magic, write_notebook
+from nbhelpers import magic, repo_notebooks, write_notebook
 from waiting import join, wait_for
 
 from fitlake.config import ENVIRONMENT_WIDGET, ENVIRONMENTS
@@ -526,7 +526,7 @@ def _first_environment_read(path):  # noqa: ANN001, ANN202 - a Path; (Path, cell
     return None
 
 
-REPO_NOTEBOOKS = sorted([*(repo_root() / "notebooks").glob("*.py"), *(repo_root() / "setup").glob("*.py")])
+REPO_NOTEBOOKS = repo_notebooks()
 ENVIRONMENT_NOTEBOOKS = [path for path in REPO_NOTEBOOKS if _first_environment_read(path)]
 
 

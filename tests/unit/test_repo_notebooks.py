@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from nbhelpers import repo_notebooks
 
-from fitlake.local.layout import repo_root
 from fitlake.local.source import parse_notebook_file
 
-NOTEBOOKS = sorted([*(repo_root() / "notebooks").glob("*.py"), *(repo_root() / "setup").glob("*.py")])
+NOTEBOOKS = repo_notebooks()
 SUPPORTED_ON_BOTH = {"python", "sql", "md", "run", "empty"}
 
 
