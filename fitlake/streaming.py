@@ -46,6 +46,24 @@ class Trigger:
         return {"availableNow": True} if self.mode == BATCH else {"processingTime": self.processing_time}
 
 
+FOLLOW_FACTOR = 5
+"""In continuous mode, how many times as often as the trigger a flow that reads fitlake's own tables looks for new
+rows (at most once a second): see ``follow_interval``."""
+
+
+def follow_interval(processing_seconds: float) -> str:
+    """The processing time of a continuous flow that reads fitlake's own tables, for a trigger of
+    ``processing_seconds``.
+
+    The trigger says how often fitlake looks for new input. Rows already taken in cross up to four more flows on
+    their way to gold (bronze, heart_rate, completed_workouts, workout_bpm, gold), and on the trigger's interval
+    each hop would wait up to a whole interval again. The following flows look ``FOLLOW_FACTOR`` times as often
+    instead, but not more than once a second: a look at a table with nothing new is a listing of its Delta log.
+    """
+    seconds = min(processing_seconds, max(1.0, processing_seconds / FOLLOW_FACTOR))
+    return f"{round(seconds * 1000)} milliseconds"
+
+
 @dataclass(frozen=True)
 class StreamTarget:
     table: str

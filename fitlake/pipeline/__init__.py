@@ -23,7 +23,7 @@ from fitlake.errors import ConfigError, FitlakeError, StorageFullError, storage_
 from fitlake.pipeline import bronze, checkpoints, gold, progress, seen, silver
 from fitlake.pipeline.flow import Flow
 from fitlake.pipeline.lock import run_lock
-from fitlake.streaming import BATCH, CONTINUOUS, Trigger, commit_metrics_since, latest_commit
+from fitlake.streaming import BATCH, CONTINUOUS, Trigger, commit_metrics_since, follow_interval, latest_commit
 from fitlake.tables import BRONZE, GOLD, SILVER
 
 FLOWS: tuple[Flow, ...] = (*bronze.FLOWS, *silver.FLOWS, *gold.FLOWS)
@@ -224,14 +224,16 @@ def _run_batch(
 def _run_continuous(
     spark: SparkSession, config: PipelineConfig, flows: list[Flow], timeout_seconds: float, reporter: progress.Reporter
 ) -> str:
+    # Bronze looks for new input on the configured trigger; the flows after it follow faster (follow_interval).
     trigger = Trigger(CONTINUOUS, config.processing_time)
+    following = Trigger(CONTINUOUS, follow_interval(config.processing_seconds))
     for flow in flows:
         checkpoints.check(spark, config, flow, _table_for(config, flow.name))
     heartbeat = progress.Heartbeat(config.processing_seconds, reporter.lags, print)
     queries = []
     try:
         for flow in flows:  # inside the try, as in a batch run: a refusal stops the queries already started
-            queries.append(flow.start(spark, config, trigger))
+            queries.append(flow.start(spark, config, trigger if flow.layer == BRONZE else following))
         deadline = time.monotonic() + timeout_seconds if timeout_seconds > 0 else None
         while True:
             failed = [query for query in queries if query.exception() is not None]

@@ -11,6 +11,7 @@ from fitlake.streaming import (
     MergeSpec,
     StreamTarget,
     Trigger,
+    follow_interval,
     append_once,
     append_stream,
     bounds,
@@ -89,6 +90,13 @@ def test_trigger_modes():
     assert Trigger("continuous", "5 seconds").options() == {"processingTime": "5 seconds"}
     with pytest.raises(ValueError, match="batch"):
         Trigger("sometimes")
+
+
+def test_flows_after_bronze_follow_five_times_as_often_but_at_most_once_a_second():
+    assert follow_interval(5) == "1000 milliseconds"
+    assert follow_interval(60) == "12000 milliseconds"
+    assert follow_interval(2) == "1000 milliseconds"
+    assert follow_interval(0.5) == "500 milliseconds"  # never slower than the trigger itself
 
 
 def test_pruned_merge_bounds_cover_every_key_of_the_batch(spark, tmp_path):
