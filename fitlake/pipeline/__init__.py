@@ -23,7 +23,15 @@ from fitlake.errors import ConfigError, FitlakeError, StorageFullError, storage_
 from fitlake.pipeline import bronze, checkpoints, gold, progress, seen, silver
 from fitlake.pipeline.flow import Flow
 from fitlake.pipeline.lock import run_lock
-from fitlake.streaming import BATCH, CONTINUOUS, Trigger, commit_metrics_since, follow_interval, latest_commit
+from fitlake.streaming import (
+    BATCH,
+    CONTINUOUS,
+    Trigger,
+    commit_metrics_since,
+    follow_interval,
+    latest_commit,
+    read_table,
+)
 from fitlake.tables import BRONZE, GOLD, SILVER
 
 FLOWS: tuple[Flow, ...] = (*bronze.FLOWS, *silver.FLOWS, *gold.FLOWS)
@@ -281,7 +289,10 @@ def _quarantined_since(
     for layer in layers:
         since = F.lit(started.strftime("%Y-%m-%d %H:%M:%S")).cast("timestamp")
         rows = (
-            spark.table(config.table(layer, "quarantine")).where(F.col("load_time") >= since).groupBy("source").count()
+            read_table(spark, config.table(layer, "quarantine"))
+            .where(F.col("load_time") >= since)
+            .groupBy("source")
+            .count()
         )
         counts.update({f"{layer}.{row.source}": row["count"] for row in rows.collect()})
     return counts

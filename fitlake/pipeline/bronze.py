@@ -34,6 +34,7 @@ from fitlake.streaming import (
     read_kafka,
     read_landing,
     read_landing_files,
+    read_table,
     stream_files,
 )
 from fitlake.tables import BRONZE, SILVER
@@ -149,7 +150,7 @@ def _report_changed(spark: SparkSession, quarantine: str, table_name: str, chang
     """Append a quarantine row for each change not reported yet (its reason names the new modification time, so
     a file changed again is reported again). A Spark job, paid only while a changed file lies in the folder."""
     paths = [path for path, _, _ in changed]
-    reported = spark.table(quarantine).where((F.col("source") == table_name) & F.col("source_file").isin(paths))
+    reported = read_table(spark, quarantine).where((F.col("source") == table_name) & F.col("source_file").isin(paths))
     known = {(row.source_file, row.reason) for row in reported.select("source_file", "reason").collect()}
     new = [change for change in changed if (change[0], bronze.changed_reason(*change[1:])) not in known]
     if new:

@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from fitlake.config import PipelineConfig
 from fitlake.pipeline.flow import Handler, Source, table_flow
-from fitlake.streaming import apply_changes, bounds, persisted, stream_changes, within
+from fitlake.streaming import apply_changes, bounds, persisted, read_table, stream_changes, within
 from fitlake.tables import GOLD, SILVER
 from fitlake.transforms import gold
 from fitlake.transforms.silver import WORKOUT_KEY
@@ -26,14 +26,14 @@ def _summary_probes(spark: SparkSession, workout_bpm: str, user_bins: str) -> Da
 def _summary(config: PipelineConfig, _checkpoint: str) -> Handler:
     def handle(batch: DataFrame, _batch_id: int) -> None:
         spark = batch.sparkSession
-        readings = spark.table(config.table(SILVER, "workout_bpm"))
+        readings = read_table(spark, config.table(SILVER, "workout_bpm"))
         with persisted(gold.affected_workouts(batch, readings)) as affected:
             span = bounds(affected, "start_time")
             if span is None:
                 return
             in_window = readings.where(within("start_time", span))
             in_window = in_window.join(affected.select(*WORKOUT_KEY), list(WORKOUT_KEY), "left_semi")
-            summary = gold.workout_bpm_summary(in_window, spark.table(config.table(SILVER, "user_bins")))
+            summary = gold.workout_bpm_summary(in_window, read_table(spark, config.table(SILVER, "user_bins")))
             changes = gold.summary_changes(affected, summary)
             apply_changes(spark, changes, config.table(GOLD, "workout_bpm_summary"), list(WORKOUT_KEY))
 

@@ -27,6 +27,7 @@ from fitlake.streaming import (
     merge_into,
     overlapping,
     persisted,
+    read_table,
     stream_changes,
     stream_table,
     within,
@@ -88,7 +89,7 @@ def _user_profile(config: PipelineConfig, checkpoint: str) -> Handler:
             _quarantine(config, checkpoint, parsed, "user_profile", batch_id)
             events = silver.profile_events(parsed)
             merge_into(spark, silver.profile_deletes(events), deletes, MergeSpec(("user_id",), "deleted"))
-            tombstones = spark.table(deletes)
+            tombstones = read_table(spark, deletes)
             live = silver.newer_than_tombstone(silver.profile_upserts(events), tombstones)
             merge_into(spark, live, profile, MergeSpec(("user_id",), "updated"))
             batch_users = events.select("user_id").distinct()
@@ -121,7 +122,7 @@ def _completed_workouts(config: PipelineConfig, _checkpoint: str) -> Handler:
             return
         lo, hi = span
         # A workout's events all lie within its maximum length of each other: look no further than that.
-        nearby = spark.table(config.table(SILVER, "workouts")).where(
+        nearby = read_table(spark, config.table(SILVER, "workouts")).where(
             F.col("time").between(F.expr(f"TIMESTAMP'{lo}' - {reach}"), F.expr(f"TIMESTAMP'{hi}' + {reach}"))
         )
         keys = batch.select(*silver.WORKOUT_KEY).distinct()
@@ -130,7 +131,7 @@ def _completed_workouts(config: PipelineConfig, _checkpoint: str) -> Handler:
         # end their latest stop), however far from this batch they lie. Matching by key alone scans this
         # one-row-per-workout table; the events table is only read inside the window above.
         table = config.table(SILVER, "completed_workouts")
-        stored = spark.table(table).join(keys, list(silver.WORKOUT_KEY), "left_semi")
+        stored = read_table(spark, table).join(keys, list(silver.WORKOUT_KEY), "left_semi")
         events = touched.unionByName(silver.completion_as_events(stored))
         # Recomputed: a later stop moves the end; a stop past the bound means it is no workout at all.
         changes = silver.completion_changes(keys, silver.completed_workouts(events, config.max_workout_hours))
@@ -153,8 +154,8 @@ WORKOUT_PROBES = Source(((SILVER, "heart_rate"), (SILVER, "completed_workouts"),
 def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
     def handle(batch: DataFrame, _batch_id: int) -> None:
         spark = batch.sparkSession
-        users = spark.table(config.table(SILVER, "users"))
-        completed = spark.table(config.table(SILVER, "completed_workouts"))
+        users = read_table(spark, config.table(SILVER, "users"))
+        completed = read_table(spark, config.table(SILVER, "completed_workouts"))
         with persisted(batch) as probes:
             kind = F.col("kind")
             spans = bounds_where(
@@ -171,7 +172,7 @@ def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
             with persisted(silver.affected_workouts(probes, candidates, completed, users)) as affected:
                 span = bounds(affected, "start_time", "end_time")
                 if span is not None:
-                    readings = spark.table(config.table(SILVER, "heart_rate")).where(within("time", span))
+                    readings = read_table(spark, config.table(SILVER, "heart_rate")).where(within("time", span))
                     # Insert, or update a row whose workout's start or end moved (a later stop arrived).
                     rows = silver.workout_bpm(affected, readings, users).withColumn("_deleted", F.lit(False))
                     target_window = f"t.time BETWEEN TIMESTAMP'{span[0]}' AND TIMESTAMP'{span[1]}'"
