@@ -15,6 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from fitlake.contract import GYM_LOGINS, REGISTERED_USERS
 from fitlake.extract.schema import GYM_SESSIONS, LANDING_COLUMNS, REGISTRATIONS, SQLITE_DDL
 from fitlake.sample.producer import set_files
 
@@ -50,9 +51,9 @@ def load_set(database: Path, set_dir: Path) -> LoadResult:
             create_schema(connection)
             registrations, written, unchanged = 0, 0, 0
             for source, path in set_files(set_dir):
-                if source == "registered_users":
+                if source == REGISTERED_USERS.name:
                     registrations += _insert_all(connection, _INSERT_REGISTRATION, _rows(path, source))
-                elif source == "gym_logins":
+                elif source == GYM_LOGINS.name:
                     for row in _rows(path, source):
                         changed = connection.execute(_UPSERT_SESSION, row).rowcount
                         written, unchanged = written + changed, unchanged + (1 - changed)
