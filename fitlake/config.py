@@ -101,6 +101,20 @@ class PipelineConfig:
     def checkpoint(self, name: str) -> str:
         return f"{self.checkpoints.rstrip('/')}/{name}"
 
+    def describe(self) -> str:
+        """One line for people: what a run of this configuration reads, writes and decides by."""
+        if self.bronze_source == "kafka":
+            kafka = self.kafka
+            access = f", credentials from secret scope {kafka.secret_scope}" if kafka.uses_sasl else ""
+            records = f"Kafka records from the topics at {kafka.bootstrap_servers} ({kafka.security_protocol}{access})"
+        else:
+            records = "Kafka records from the landing files"
+        return (
+            f"config {self.environment}: catalog {self.catalog}; landing {self.landing}; checkpoints "
+            f"{self.checkpoints}; {records}; continuous trigger {self.processing_time}; workouts under "
+            f"{self.max_workout_hours} h; ages as of {self.age_as_of.isoformat()}"
+        )
+
     @property
     def processing_seconds(self) -> float:
         """``processing_time`` in seconds (validated on load to look like ``30 seconds`` or ``1 minute``)."""

@@ -31,4 +31,4 @@ config = load_config(
     kafka_bootstrap_servers=dbutils.widgets.get("kafka_bootstrap_servers"),
     secrets=dbutils.secrets,  # read only if a Kafka client needs credentials
 )
-print(config)
+print(config.describe())

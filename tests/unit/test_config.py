@@ -39,6 +39,18 @@ def test_widget_values_override_the_file(spark):
     )
 
 
+def test_a_run_describes_its_configuration_in_one_line_without_secrets(spark, monkeypatch):
+    config = load_config(spark, "dev", landing="file:/tmp/x", processing_time="5 seconds", age_as_of="2020-02-29")
+    assert config.describe() == (
+        f"config dev: catalog {config.catalog}; landing file:/tmp/x; checkpoints {config.checkpoints}; Kafka "
+        "records from the landing files; continuous trigger 5 seconds; workouts under 3 h; ages as of 2020-02-29"
+    )
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "18.0")
+    line = load_config(spark, "prod", bronze_source="kafka").describe()
+    topics = "Kafka records from the topics at fitlake-prod.servicebus.windows.net:9093 (SASL_SSL, credentials from "
+    assert topics + "secret scope fitlake-prod)" in line and "\n" not in line
+
+
 def test_age_as_of_defaults_to_today(spark):
     assert load_config(spark, "dev").age_as_of == dt.datetime.now(dt.timezone.utc).date()
 
