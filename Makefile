@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/fitlake jars
 	touch $(STAMP)
 
-# The driver JVM's class data sharing archive (fitlake/local/cds.py), in the virtualenv: fitlake jars trains it
+# The driver JVM's class data sharing archive (fitlake/local/cds.py; its training run, fitlake/local/cds_training.py), in the virtualenv: fitlake jars trains it
 # once (about a minute) when it is missing, as in a virtualenv made before the archive existed.
 CDS_STAMP := $(VENV)/.cds
 

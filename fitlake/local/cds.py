@@ -30,7 +30,7 @@ import pyspark
 # which would land in every notebook's console. It costs speed only, so it is not worth a line.
 QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"
 DUMP_ENV_VAR = "FITLAKE_CDS_DUMP"  # set only in the training process: where its JVM writes the archive
-_TRAINING_SECONDS = 900  # a hang guard for the training run; it takes about a minute on 2 cores
+TRAINING_SECONDS = 900  # a hang guard for the training run; it takes about a minute on 2 cores
 
 
 def archive_path(spark_jars: list[str]) -> Path:
@@ -61,9 +61,9 @@ def ensure_archive(spark_jars: list[str]) -> Path | None:
     archive.parent.mkdir(parents=True, exist_ok=True)
     scratch = archive.with_name(f".{archive.name}.{os.getpid()}.tmp")
     with tempfile.TemporaryDirectory(prefix="fitlake-cds-") as data_root:
-        command = [sys.executable, "-m", "fitlake.local.cds", str(scratch), data_root]
+        command = [sys.executable, "-m", "fitlake.local.cds_training", str(scratch), data_root]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=_TRAINING_SECONDS, check=False)
+            done = subprocess.run(command, capture_output=True, text=True, timeout=TRAINING_SECONDS, check=False)
         except subprocess.TimeoutExpired:
             done = None
     if done is None or done.returncode != 0 or not scratch.is_file():
@@ -79,25 +79,3 @@ def dump_options() -> str | None:
     """The options of a training JVM (``DUMP_ENV_VAR`` names where it writes the archive), else None."""
     target = os.environ.get(DUMP_ENV_VAR)
     return f"-XX:ArchiveClassesAtExit={target} {QUIET}" if target else None
-
-
-def _train(scratch: Path, data_root: Path) -> None:
-    """The training run: what a user's first runs do (land sample set 1, ``fitlake run``), in a scratch data root;
-    then the JVM writes the archive as it exits."""
-    from pyspark.sql import SparkSession
-
-    from fitlake import cli
-
-    os.environ[DUMP_ENV_VAR] = str(scratch)
-    for command in (["produce", "--set", "1"], ["run"]):
-        if cli.main([*command, "--data-root", str(data_root)]) != 0:
-            raise SystemExit(f"fitlake {command[0]} failed in the training run")
-    spark = SparkSession.getActiveSession()
-    process = spark.sparkContext._gateway.proc  # the driver JVM (spark-submit execs into it)
-    spark.stop()
-    process.stdin.close()  # the JVM exits when its Python side hangs up, writing the archive on the way out
-    process.wait(timeout=_TRAINING_SECONDS)
-
-
-if __name__ == "__main__":
-    _train(Path(sys.argv[1]), Path(sys.argv[2]))
