@@ -39,7 +39,7 @@ def test_widget_values_override_the_file(spark):
     )
 
 
-def test_a_run_describes_its_configuration_in_one_line_without_secrets(spark, monkeypatch):
+def test_a_run_describes_its_configuration_in_one_line_naming_the_secret_scope_only(spark, monkeypatch):
     config = load_config(spark, "dev", landing="file:/tmp/x", processing_time="5 seconds", age_as_of="2020-02-29")
     assert config.describe() == (
         f"config dev: catalog {config.catalog}; landing file:/tmp/x; checkpoints {config.checkpoints}; Kafka "
@@ -49,6 +49,8 @@ def test_a_run_describes_its_configuration_in_one_line_without_secrets(spark, mo
     line = load_config(spark, "prod", bronze_source="kafka").describe()
     topics = "Kafka records from the topics at fitlake-prod.servicebus.windows.net:9093 (SASL_SSL, credentials from "
     assert topics + "secret scope fitlake-prod)" in line and "\n" not in line
+    kafka = load_config(spark, "prod", bronze_source="kafka").kafka
+    assert kafka.password_key not in line and kafka.username_key not in line  # the scope is named, no key of it
 
 
 def test_age_as_of_defaults_to_today(spark):
