@@ -50,7 +50,9 @@ ENV = "dev"
 VOLATILE = "load_time"  # when a row was written: differs between any two lakes
 FILE_COLUMN = "source_file"  # compared by file name: the two lakes land into different folders
 PROCESSING_TIME = "2 seconds"  # continuous mode: a short trigger, so a run does work between kills
-RUN_GUARD_SECONDS = 1800.0  # a run left alone that has not ended by then has hung: the harness fails
+RUN_GUARD_SECONDS = 1800.0
+RUN_HEADER = "=== "  # starts each run's part of the log: the command and its crash point
+LOG_TAIL_LINES = 40  # a run left alone that has not ended by then has hung: the harness fails
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class Lake:
         if crash_at:
             env |= {crash_points.CRASH_AFTER_BATCH: crash_at, crash_points.CRASH_MODE: crash_points.KILL}
         with self.log.open("ab") as out:
-            out.write(f"\n=== {' '.join(args[2:])} {crash_at and f'(crash point {crash_at})'}\n".encode())
+            out.write(f"\n{RUN_HEADER}{' '.join(args[2:])} {crash_at and f'(crash point {crash_at})'}\n".encode())
             return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def run_alone(self, mode: str = BATCH, timeout_seconds: int = 0) -> float:
@@ -161,10 +163,17 @@ class Lake:
         ended = _wait(process, RUN_GUARD_SECONDS)
         if ended is None:
             _kill_group(process)
-            raise FitlakeError(f"A {mode} run did not end within {RUN_GUARD_SECONDS:.0f} s; see {self.log}")
+            raise FitlakeError(f"A {mode} run did not end within {RUN_GUARD_SECONDS:.0f} s; {self.last_run()}")
         if ended != 0:
-            raise FitlakeError(f"A {mode} run failed by itself (exit {ended}); see {self.log}")
+            raise FitlakeError(f"A {mode} run failed by itself (exit {ended}); {self.last_run()}")
         return time.monotonic() - clock
+
+    def last_run(self, lines: int = LOG_TAIL_LINES) -> str:
+        """Where the log is, and the end of its last run's output: a failure's cause, in the error itself (a CI
+        run keeps the error and discards the work folder)."""
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+        tail = text.rsplit(f"\n{RUN_HEADER}", 1)[-1].splitlines()[-lines:]
+        return "\n".join([f"see {self.log}; the end of that run's output:", *tail])
 
 
 def _wait(process: subprocess.Popen, seconds: float) -> int | None:
@@ -291,7 +300,7 @@ def _crash_at_point(lake: Lake, mode: str, point: str, reference_seconds: float,
         _kill_group(process)
         raise FitlakeError(f"A batch run with crash point {point} did not end within {RUN_GUARD_SECONDS:.0f} s")
     elif ended != 0:
-        raise FitlakeError(f"A run with crash point {point} failed by itself (exit {ended}); see {lake.log}")
+        raise FitlakeError(f"A run with crash point {point} failed by itself (exit {ended}); {lake.last_run()}")
 
 
 def _kill_at_random(lake: Lake, mode: str, after_seconds: float, report: ChaosReport) -> None:
@@ -304,7 +313,7 @@ def _kill_at_random(lake: Lake, mode: str, after_seconds: float, report: ChaosRe
     elif ended == 0:
         report.ended_before_kill += 1
     else:
-        raise FitlakeError(f"A {mode} run failed by itself (exit {ended}) before its kill; see {lake.log}")
+        raise FitlakeError(f"A {mode} run failed by itself (exit {ended}) before its kill; {lake.last_run()}")
 
 
 def compare_lakes(reference_root: Path, chaos_root: Path, spark=None) -> list:  # noqa: ANN001 - TableComparisons
