@@ -46,10 +46,15 @@ test-tools:
 		echo "Not installed:$$missing (Debian packages; install them as root). The tests that need them will skip." >&2; \
 	fi
 
-## The tests: unit and integration, plus the linter.
+## The tests: unit and integration, plus the linter. TEST_WORKERS pytest processes (pytest-xdist) share them a
+## module at a time (--dist loadfile: a module's fixtures, such as the crash harness's reference lake, are built
+## once, in one worker). Most of a test's time is a pipeline run in a child process whose driver leaves a core
+## idle, or a continuous run waiting for its trigger, so two workers on two cores finish sooner.
+## TEST_WORKERS=0 runs them in this one process.
+TEST_WORKERS ?= 2
 test: setup test-tools
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 ## The benchmark: fitlake beside its anchors (session start, a plain Spark pass, DuckDB recomputing every table),
 ## medians of BENCH_REPEAT runs. Prints figures and writes JSON; asserts nothing (timings never go in tests), but
