@@ -24,7 +24,7 @@ from fitlake.identifiers import identifier
 from fitlake.kafka.settings import BOUNDS as KAFKA_BOUNDS
 from fitlake.kafka.settings import SECTION as KAFKA_SECTION
 from fitlake.kafka.settings import KafkaSettings, Secrets, local_settings, parse_section
-from fitlake.parameters import BRONZE_SOURCES, ENVIRONMENT, ENVIRONMENTS
+from fitlake.parameters import BRONZE_SOURCES, ENVIRONMENT, ENVIRONMENTS, FROM_FILES, FROM_TOPICS
 from fitlake.toml_tables import check_table
 
 if sys.version_info >= (3, 11):
@@ -85,8 +85,8 @@ class PipelineConfig:
     processing_time: str
     max_workout_hours: int
     age_as_of: date
-    # Where bronze reads Kafka records from: "files" (the landing zone) or "kafka" (the topics).
-    bronze_source: str = "files"
+    # Where bronze reads Kafka records from: the landing zone's files or the topics (parameters.BRONZE_SOURCES).
+    bronze_source: str = FROM_FILES
     kafka: KafkaSettings = KafkaSettings(bootstrap_servers="")
     # dbutils.secrets, for the Kafka credentials; read only when a Kafka client is built.
     secrets: Secrets | None = field(default=None, repr=False, compare=False)
@@ -101,9 +101,14 @@ class PipelineConfig:
     def checkpoint(self, name: str) -> str:
         return f"{self.checkpoints.rstrip('/')}/{name}"
 
+    @property
+    def reads_topics(self) -> bool:
+        """Whether bronze reads the Kafka records from the topics (else from the landing zone's files)."""
+        return self.bronze_source == FROM_TOPICS
+
     def describe(self) -> str:
         """One line for people: what a run of this configuration reads, writes and decides by."""
-        if self.bronze_source == "kafka":
+        if self.reads_topics:
             kafka = self.kafka
             access = f", credentials from secret scope {kafka.secret_scope}" if kafka.uses_sasl else ""
             records = f"Kafka records from the topics at {kafka.bootstrap_servers} ({kafka.security_protocol}{access})"

@@ -58,5 +58,7 @@ DRIVER_PARAMETERS = (
 # The driver's own widgets (05_driver); the others are 01_config's, which every pipeline notebook shares and
 # passes to load_config.
 RUN_PARAMETERS = (RUN_MODE, LAYERS, RUN_TIMEOUT_SECONDS)
-# What bronze_source may say (empty: the environment's config decides).
-BRONZE_SOURCES = ("files", "kafka")
+# What bronze_source may say (empty: the environment's config decides): Kafka records from the landing zone's
+# files, or from the topics themselves.
+FROM_FILES, FROM_TOPICS = "files", "kafka"
+BRONZE_SOURCES = (FROM_FILES, FROM_TOPICS)

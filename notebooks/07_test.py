@@ -40,7 +40,7 @@ from fitlake.sample.generator import shipped_sets_dir
 sets = Path(set_dir) if set_dir else shipped_sets_dir()
 manifest = load_manifest(sets / f"manifest_set{sample_set}.json")
 expected = load_expected(sets, sample_set)
-if config.bronze_source == "kafka":
+if config.reads_topics:
     manifest = over_kafka(manifest, [sets / f"set{n}" for n in range(1, sample_set + 1)])
     expected = expected_over_kafka(expected)
 # Row counts and values of the tables compared in full below are not checked twice: what remains is bronze's.

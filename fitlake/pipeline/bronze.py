@@ -72,7 +72,7 @@ def _csv_flow(source: LandingSource) -> Flow:
 
 def _kafka_records(spark: SparkSession, config: PipelineConfig) -> DataFrame:
     """Kafka records from the landing files or, with bronze_source "kafka", from the topics themselves."""
-    if config.bronze_source == "kafka":
+    if config.reads_topics:
         login = kafka_settings.credentials(config.kafka, config.secrets)
         options = kafka_settings.spark_source_options(config.kafka, login, shaded=platform.on_databricks())
         return bronze.kafka_source_records(read_kafka(spark, options))
@@ -86,12 +86,12 @@ def _kafka_flow() -> Flow:
     def checkpoint_of(config: PipelineConfig) -> str:
         # Each source has its own checkpoint (file listings and Kafka offsets cannot share one), so a lake
         # can switch between them: both append to the same table, each resuming where it stopped.
-        suffix = "_from_kafka" if config.bronze_source == "kafka" else ""
+        suffix = "_from_kafka" if config.reads_topics else ""
         return config.checkpoint(f"{BRONZE}/{table_name}{suffix}")
 
     def inputs(config: PipelineConfig) -> Inputs | None:
         # What a topic holds is only known by asking the broker, which is the query's own work: always run.
-        return None if config.bronze_source == "kafka" else Inputs(folders=(config.landing_path(KAFKA_MULTIPLEX.name),))
+        return None if config.reads_topics else Inputs(folders=(config.landing_path(KAFKA_MULTIPLEX.name),))
 
     def start(spark: SparkSession, config: PipelineConfig, trigger: Trigger) -> StreamingQuery:
         table, quarantine = config.table(BRONZE, table_name), config.table(BRONZE, "quarantine")
@@ -107,14 +107,14 @@ def _kafka_flow() -> Flow:
                 bad = bronze.quarantined(checked, table_name, bronze.kafka_raw())
                 append_once(bad, quarantine, f"{app_id}:quarantine", batch_id, skip_empty=True)
 
-        if config.bronze_source != "kafka":
+        if not config.reads_topics:
             _check_landing(spark, config.landing_path(KAFKA_MULTIPLEX.name), checkpoint, quarantine, table_name)
 
         def launch(chosen: Trigger) -> StreamingQuery:
             target = StreamTarget(table, checkpoint, chosen, f"{BRONZE}.{table_name}")
             return for_each_batch(_kafka_records(spark, config), target, handle)
 
-        if config.bronze_source == "kafka" and has_pending_batch(spark, checkpoint):
+        if config.reads_topics and has_pending_batch(spark, checkpoint):
             _replay_pending_batch(spark, checkpoint, launch(Trigger(BATCH)))
         return launch(trigger)
 

@@ -63,7 +63,7 @@ def test_a_missing_kafka_section(spark, config_dir):
 def test_on_databricks_the_files_cluster_and_security_are_used(spark, monkeypatch):
     monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "18.0")
     config = load_config(spark, "prod", bronze_source="kafka")
-    assert config.bronze_source == "kafka"
+    assert config.bronze_source == "kafka" and config.reads_topics
     assert config.kafka == KafkaSettings(
         "fitlake-prod.servicebus.windows.net:9093", "SASL_SSL", "PLAIN", "fitlake-prod", "kafka-sasl-username",
         "kafka-sasl-password", 0,
@@ -92,7 +92,7 @@ def test_locally_the_local_broker_replaces_the_cluster(spark, monkeypatch):
 def test_no_local_broker_is_a_clear_error_only_when_kafka_is_used(spark, monkeypatch):
     monkeypatch.delenv(kafka_settings.BOOTSTRAP_ENV_VAR, raising=False)
     config = load_config(spark, "dev")  # files mode: no broker needed
-    assert config.kafka.bootstrap_servers == "" and config.bronze_source == "files"
+    assert config.kafka.bootstrap_servers == "" and config.bronze_source == "files" and not config.reads_topics
     with pytest.raises(ConfigError, match="fitlake kafka start"):
         kafka_settings.credentials(config.kafka, None)
 
