@@ -56,6 +56,7 @@ import latency
 
 from fitlake.contract import DATE_LOOKUP, KAFKA_MULTIPLEX
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout
+from fitlake.parameters import ENVIRONMENT
 from fitlake.sample.generator import generate, shipped_age_as_of, shipped_sets_dir
 from fitlake.sample.producer import set_files
 from fitlake.sample.spec import SampleSpec
@@ -148,7 +149,7 @@ def deep_figures(deep: int) -> tuple[str, ...]:
 def prepare(lake: Lake, size: str, work: Path, log: Path) -> dict[str, int]:
     """Land the history (saved), run it, land the increment (saved); the Kafka lines of each."""
     history, increment = SIZES[size]
-    landing = LocalLayout(lake.root, "dev").storage("landing")
+    landing = LocalLayout(lake.root, ENVIRONMENT.default).landing
     lines = {"history": land(history, 1, work, landing, "history")}
     lake.save("history-landed")
     lake.run(*FITLAKE, "run", "--age-as-of", shipped_age_as_of(), log=log)
@@ -163,7 +164,7 @@ def prepare_deep(lake: Lake, size: str, deep: int, work: Path, log: Path) -> int
     the last, until the Kafka lines reach ``deep`` times the history's. Returns the Kafka lines of history."""
     history, increment = SIZES[size]
     world = history or SampleSpec()
-    landing = LocalLayout(lake.root, "dev").storage("landing")
+    landing = LocalLayout(lake.root, ENVIRONMENT.default).landing
     first = land(history, 1, work, landing, "history")
     lines, number, start = first, 0, HISTORY_START
     while lines < deep * first:
@@ -180,7 +181,7 @@ def prepare_deep(lake: Lake, size: str, deep: int, work: Path, log: Path) -> int
 
 def duckdb_recompute(lake: Lake, out: Path) -> list[str]:
     """The DuckDB anchor's command over a lake's landing files, writing its tables to ``out``."""
-    landing = LocalLayout(lake.root, "dev").storage("landing")
+    landing = LocalLayout(lake.root, ENVIRONMENT.default).landing
     return [sys.executable, str(DUCKDB_TABLES), str(landing), "--age-as-of", shipped_age_as_of(), "--out", str(out)]
 
 
@@ -201,7 +202,7 @@ def measure(
         lines["fitlake"]["deep history"] = prepare_deep(deep_lake, size, deep, work, log)
     deep_increment, deep_recompute = deep_figures(deep) or (None, None)
     run = [*FITLAKE, "run", "--age-as-of", shipped_age_as_of()]
-    landing = LocalLayout(lakes["fitlake"].root, "dev").storage("landing")
+    landing = LocalLayout(lakes["fitlake"].root, ENVIRONMENT.default).landing
     anchor = duckdb_recompute(lakes["fitlake"], work / "duckdb")
     times: dict[str, dict[str, list[float]]] = {name: {} for name in lakes}
     comparisons: list[duckdb_tables.Comparison] = []

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from fitlake.local.layout import LocalLayout, resolve_data_root
 from fitlake.local.session import local_spark
+from fitlake.parameters import ENVIRONMENT
 
 LOAD_COLUMNS = ("load_time", "source_file")
 
 
 def main(out: Path, tables: list[str]) -> None:
-    spark = local_spark(LocalLayout(resolve_data_root(), "dev"))
+    spark = local_spark(LocalLayout(resolve_data_root(), ENVIRONMENT.default))
     try:
         # Spark's default (INT96) would do too; microseconds are what both sides hold.
         spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")

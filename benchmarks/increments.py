@@ -30,6 +30,7 @@ from fitlake.config import load_config
 from fitlake.contract import DATE_LOOKUP
 from fitlake.local.layout import LocalLayout
 from fitlake.local.session import local_spark
+from fitlake.parameters import ENVIRONMENT
 from fitlake.pipeline.history import load_date_lookup
 from fitlake.sample.generator import generate
 from fitlake.sample.producer import set_files
@@ -61,12 +62,12 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="fitlake-bench-"))
-    spark = local_spark(LocalLayout(work / "data-root", "dev"), shuffle_partitions=2)
+    spark = local_spark(LocalLayout(work / "data-root", ENVIRONMENT.default), shuffle_partitions=2)
     for schema in SCHEMAS:
         spark.sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     landing = work / "landing"
     config = replace(
-        load_config(spark, "dev", age_as_of="2026-01-01"),
+        load_config(spark, ENVIRONMENT.default, age_as_of="2026-01-01"),
         landing=f"file:{landing}",
         checkpoints=f"file:{work / 'checkpoints'}",
     )

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from fitlake.contract import DATE_LOOKUP
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout
+from fitlake.parameters import ENVIRONMENT
 from fitlake.sample.generator import generate
 from fitlake.sample.producer import set_files
 from fitlake.sample.spec import SampleSpec
@@ -58,9 +59,10 @@ FITLAKE = [sys.executable, "-m", "fitlake.cli"]
 
 def gold_log(data_root: Path) -> Path:
     """The ``_delta_log`` folder of the gold summary table, under the lake's warehouse (found once)."""
-    found = sorted((data_root / "dev" / "warehouse").glob(f"**/{GOLD_TABLE}/_delta_log"))
+    warehouse = LocalLayout(data_root, ENVIRONMENT.default).warehouse
+    found = sorted(warehouse.glob(f"**/{GOLD_TABLE}/_delta_log"))
     if len(found) != 1:
-        raise SystemExit(f"Expected one {GOLD_TABLE} table under {data_root}/dev/warehouse, found {len(found)}: "
+        raise SystemExit(f"Expected one {GOLD_TABLE} table under {warehouse}, found {len(found)}: "
                          "run the pipeline once (batch) before measuring continuous latency.")  # fmt: skip
     return found[0]
 
@@ -199,7 +201,7 @@ def measure(env: dict[str, str], cwd: Path, data_root: Path, work: Path, log: Pa
             trigger_seconds: int = 5) -> dict:  # fmt: skip
     """Latency of ``landings`` increments through a continuous run on the processed lake at ``data_root``."""
     table_log = gold_log(data_root)
-    landing = LocalLayout(data_root, "dev").storage("landing")
+    landing = LocalLayout(data_root, ENVIRONMENT.default).landing
     # Numbered after any increments an earlier measurement landed in this lake (fresh names, dates and keys), and
     # generated before the clock runs.
     first = len({path.name.split("-")[0] for path in landing.glob(f"*/{LANDED_PREFIX}*-*")})

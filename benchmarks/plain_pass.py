@@ -17,13 +17,14 @@ from pyspark.sql import functions as F
 from fitlake.contract import BPM, GYM_LOGINS, KAFKA_MULTIPLEX, REGISTERED_USERS, USER_INFO, WORKOUT
 from fitlake.local.layout import LocalLayout, resolve_data_root
 from fitlake.local.session import local_spark
+from fitlake.parameters import ENVIRONMENT
 from fitlake.transforms import bronze, silver
 
 PAYLOADS = {USER_INFO: silver.USER_INFO_PAYLOAD, BPM: silver.BPM_PAYLOAD, WORKOUT: silver.WORKOUT_PAYLOAD}
 
 
 def main(landing: Path, out: Path) -> None:
-    spark = local_spark(LocalLayout(resolve_data_root(), "dev"))
+    spark = local_spark(LocalLayout(resolve_data_root(), ENVIRONMENT.default))
     for source in (REGISTERED_USERS, GYM_LOGINS):
         rows = spark.read.schema(bronze.read_schema(source)).option("header", "true").csv(str(landing / source.name))
         rows.write.format("delta").mode("overwrite").save(str(out / source.name))

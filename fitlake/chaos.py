@@ -41,12 +41,13 @@ from pathlib import Path
 from fitlake import crash_points
 from fitlake.contract import DATE_LOOKUP, KAFKA_MULTIPLEX
 from fitlake.errors import FitlakeError
+from fitlake.parameters import ENVIRONMENT
 from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
 from fitlake.sample.producer import set_files
 from fitlake.streaming import BATCH, CONTINUOUS
 
 FITLAKE = [sys.executable, "-m", "fitlake.cli"]
-ENV = "dev"
+ENV = ENVIRONMENT.default
 VOLATILE = "load_time"  # when a row was written: differs between any two lakes
 FILE_COLUMN = "source_file"  # compared by file name: the two lakes land into different folders
 PROCESSING_TIME = "2 seconds"  # continuous mode: a short trigger, so a run does work between kills
@@ -328,7 +329,7 @@ def compare_lakes(reference_root: Path, chaos_root: Path, spark=None) -> list:  
     spark = spark or local_spark(LocalLayout(chaos_root.parent / "compare", ENV))
 
     def read(root: Path, schema: str, name: str):  # noqa: ANN202 - a DataFrame
-        frame = spark.read.format("delta").load(str(LocalLayout(root, ENV).warehouse / f"{schema}.db" / name))
+        frame = spark.read.format("delta").load(str(LocalLayout(root, ENV).table_folder(schema, name)))
         columns = [
             F.element_at(F.split(F.col(c), "/"), -1).alias(c) if c == FILE_COLUMN else F.col(c)
             for c in frame.columns

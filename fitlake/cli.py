@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fitlake.errors import NO_SPACE, FitlakeError, NotebookCellError, storage_full, storage_full_message
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root, resolve_data_root
-from fitlake.parameters import BRONZE_SOURCE, BRONZE_SOURCES, DRIVER_PARAMETERS, ENVIRONMENT, ENVIRONMENTS
+from fitlake.parameters import BRONZE_SOURCE, BRONZE_SOURCES, DRIVER_PARAMETERS, ENVIRONMENT, ENVIRONMENTS, RUN_MODE
 
 RUN_SUMMARY_FILE = "summary.json"  # in the run record folder of `fitlake run`: the driver's exit value
 
@@ -34,7 +34,9 @@ def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", default="dev", choices=ENVIRONMENTS, help="environment (default: dev)")
+    parser.add_argument(
+        "--env", default=ENVIRONMENT.default, choices=ENVIRONMENTS, help=f"environment (default: {ENVIRONMENT.default})"
+    )
     parser.add_argument(
         "--data-root",
         help=f"local data root (default: ${DATA_ROOT_ENV_VAR}, else .fitlake/ in the repo)",
@@ -114,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "chaos", help="SIGKILL the driver at crash points and random moments, restart, compare with a clean run"
     )
     chaos.add_argument("work", help="work folder: the reference and chaos lakes, their run logs, report.json")
-    chaos.add_argument("--mode", default="batch", choices=("batch", "continuous"))
+    chaos.add_argument("--mode", default=RUN_MODE.default, choices=RUN_MODE.choices)
     chaos.add_argument("--kills", type=int, default=4, help="random kills, spread over the sets (default 4)")
     chaos.add_argument(
         "--points", default="", help="flows to kill at their crash point, comma-separated, or 'all' (default none)"
@@ -283,7 +285,7 @@ def _run_job(args: argparse.Namespace, job: str, params: dict[str, str]):  # noq
 
 
 def _produce(args: argparse.Namespace) -> int:
-    params = {"environment": args.env, "set": args.set, "set_dir": args.set_dir, "landing": args.landing}
+    params = {ENVIRONMENT.name: args.env, "set": args.set, "set_dir": args.set_dir, "landing": args.landing}
     result = _runtime(args, params).run(_notebook("06_producer.py"), params)
     print(f"Landed {result.exit_value} files")
     return 0
@@ -291,7 +293,7 @@ def _produce(args: argparse.Namespace) -> int:
 
 def _extract(args: argparse.Namespace) -> int:
     params = {
-        "environment": args.env,
+        ENVIRONMENT.name: args.env,
         "landing": args.landing,
         "jdbc_url": args.jdbc_url,
         "jdbc_driver": args.jdbc_driver,
@@ -513,7 +515,7 @@ def _kafka_produce(args: argparse.Namespace) -> int:
     if not args.set:
         raise FitlakeError("fitlake kafka produce needs --set 1 or --set 2.")
     params = {
-        "environment": args.env,
+        ENVIRONMENT.name: args.env,
         "set": args.set,
         "set_dir": args.set_dir,
         "target": "kafka",

@@ -159,8 +159,8 @@ def load_config(
         config = replace(
             config,
             catalog=LOCAL_CATALOG,
-            landing=platform.storage_path(spark, "landing"),
-            checkpoints=platform.storage_path(spark, "checkpoints"),
+            landing=platform.storage_path(spark, platform.LANDING_FOLDER),
+            checkpoints=platform.storage_path(spark, platform.CHECKPOINTS_FOLDER),
             kafka=local_settings(spark, config.kafka, kafka_bootstrap_servers),
         )
     else:

@@ -30,8 +30,11 @@ class Parameter:
     host: bool = False
 
 
+# The run modes: what is new, then stop; or every flow on its trigger until stopped.
+BATCH, CONTINUOUS = "batch", "continuous"
+
 ENVIRONMENT = Parameter("environment", "dev", "--env", "environment", choices=ENVIRONMENTS)
-RUN_MODE = Parameter("run_mode", "batch", "--mode", "batch: what is new, then stop", choices=("batch", "continuous"))
+RUN_MODE = Parameter("run_mode", BATCH, "--mode", "batch: what is new, then stop", choices=(BATCH, CONTINUOUS))
 LANDING = Parameter("landing", "", "--landing", "landing root override (a path or URI)")
 PROCESSING_TIME = Parameter("processing_time", "", "--processing-time", "continuous trigger, e.g. '10 seconds'")
 LAYERS = Parameter("layers", "bronze,silver,gold", "--layers", "comma-separated layers to run")

@@ -20,6 +20,8 @@ LOCAL_STORAGE_CONF = "spark.fitlake.local.storage"  # where DBFS_ROOT lives loca
 LOCAL_KAFKA_CONF = "spark.fitlake.local.kafka"  # the local broker's folder: LocalLayout.kafka
 
 DBFS_ROOT = "dbfs:/fitlake"
+# Working storage's folders, under DBFS_ROOT (locally LocalLayout.storage()): the landing zone, and the checkpoints.
+LANDING_FOLDER, CHECKPOINTS_FOLDER = "landing", "checkpoints"
 
 
 def on_databricks() -> bool:

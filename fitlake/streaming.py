@@ -25,10 +25,8 @@ from pyspark.sql.streaming import StreamingQuery
 
 from fitlake import crash_points, platform
 from fitlake.contract import MAX_LINE_BYTES
+from fitlake.parameters import BATCH, CONTINUOUS  # the run modes, named by the parameters' spec
 from fitlake.transforms.checks import STRICT_JSON
-
-BATCH = "batch"
-CONTINUOUS = "continuous"
 
 
 @dataclass(frozen=True)
@@ -187,11 +185,14 @@ def bounds(df: DataFrame, low: str, high: str | None = None) -> tuple[str, str] 
 Span = tuple[Column, str, str]
 
 
-def within(column: str, span: tuple[str, str]) -> Column:
-    """``column`` inside a time span from ``bounds`` (both ends included): the rows a MERGE or read pruned to that
-    span must look at."""
-    lo, hi = span
-    return F.col(column).between(F.lit(lo).cast("timestamp"), F.lit(hi).cast("timestamp"))
+def within(column: str, span: tuple[str, str], margin_hours: int = 0) -> Column:
+    """``column`` inside a time span from ``bounds`` (both ends included), widened by ``margin_hours`` at each
+    end: the rows a MERGE or read pruned to that span must look at."""
+    lo, hi = (F.lit(end).cast("timestamp") for end in span)
+    if margin_hours:
+        margin = F.expr(f"INTERVAL {int(margin_hours)} HOURS")
+        lo, hi = lo - margin, hi + margin
+    return F.col(column).between(lo, hi)
 
 
 def overlapping(start: str, end: str, span: tuple[str, str]) -> Column:
@@ -283,6 +284,12 @@ def read_landing(spark: SparkSession, path: str, file_format: str, schema: str) 
 def read_landing_files(spark: SparkSession, paths: Sequence[str], file_format: str, schema: str) -> DataFrame:
     """The rows of some landing files as ``read_landing`` reads them, in a batch read."""
     return _stamped(spark.read.format(file_format).schema(schema).options(**landing_options(file_format)).load(paths))
+
+
+def read_json_batch(spark: SparkSession, path: str, schema: str) -> DataFrame:
+    """The rows of the JSON files under ``path`` in a batch read, as strict as the landing reader (no single
+    quotes, no NaN): for input taken whole rather than streamed, such as the calendar."""
+    return spark.read.schema(schema).options(**STRICT_JSON).json(path)
 
 
 def landing_options(file_format: str) -> dict[str, str]:

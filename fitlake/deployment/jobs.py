@@ -23,7 +23,7 @@ from typing import Any
 from fitlake import __version__
 from fitlake.config import CONFIG_DIR
 from fitlake.governance import Deployment, load_deployment
-from fitlake.parameters import DRIVER_PARAMETERS
+from fitlake.parameters import BATCH, DRIVER_PARAMETERS, ENVIRONMENT, RUN_MODE
 from fitlake.sample.generator import shipped_age_as_of
 
 JOB_CLUSTER_KEY = "fitlake"
@@ -74,7 +74,7 @@ def pipeline_job(deployment: Deployment) -> dict[str, Any]:
     """The scheduled-or-manual pipeline job: the driver notebook with every widget but the hosts as a job
     parameter."""
     defaults = {name: value for name, value in DRIVER_WIDGETS.items() if name not in HOST_WIDGETS}
-    defaults["environment"] = deployment.environment
+    defaults[ENVIRONMENT.name] = deployment.environment
     return {
         "name": pipeline_job_name(deployment.environment),
         "tags": _tags(deployment),
@@ -92,7 +92,7 @@ def integration_test_job(deployment: Deployment) -> dict[str, Any]:
     for sample_set in ("1", "2"):
         steps += [
             (f"produce_set{sample_set}", "producer", {"set": sample_set}),
-            (f"run_set{sample_set}", "driver", {"run_mode": "batch"}),
+            (f"run_set{sample_set}", "driver", {RUN_MODE.name: BATCH}),
             (f"test_set{sample_set}", "test", {"set": sample_set}),
         ]
     steps.append((DASHBOARD_TASK, "dashboard", {}))
@@ -108,7 +108,7 @@ def integration_test_job(deployment: Deployment) -> dict[str, Any]:
         "max_concurrent_runs": 1,
         # Job parameters reach every task; ``set`` and ``run_mode`` differ per task, so they are task parameters.
         "parameters": [
-            {"name": "environment", "default": deployment.environment},
+            {"name": ENVIRONMENT.name, "default": deployment.environment},
             {"name": "age_as_of", "default": shipped_age_as_of()},
         ],
         "job_clusters": [_job_cluster(deployment)],

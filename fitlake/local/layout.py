@@ -24,7 +24,7 @@ from pathlib import Path
 
 from fitlake.errors import ConfigError
 from fitlake.parameters import ENVIRONMENTS
-from fitlake.platform import DBFS_ROOT
+from fitlake.platform import CHECKPOINTS_FOLDER, DBFS_ROOT, LANDING_FOLDER
 
 DATA_ROOT_ENV_VAR = "FITLAKE_DATA_ROOT"
 
@@ -59,6 +59,10 @@ class LocalLayout:
     def warehouse(self) -> Path:
         return self.env_root / "warehouse"
 
+    def table_folder(self, schema: str, table: str) -> Path:
+        """Where a managed table's files are: Spark names a schema's folder ``<schema>.db`` in the warehouse."""
+        return self.warehouse / f"{schema}.db" / table
+
     @property
     def metastore(self) -> Path:
         return self.env_root / "metastore_db"
@@ -78,6 +82,15 @@ class LocalLayout:
     @property
     def kafka(self) -> Path:
         return self.env_root / "kafka"
+
+    @property
+    def landing(self) -> Path:
+        """The landing zone a local run reads (the config's ``landing`` unless a widget overrides it)."""
+        return self.storage(LANDING_FOLDER)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.storage(CHECKPOINTS_FOLDER)
 
     def storage(self, relative: str = "") -> Path:
         """Where ``platform.storage_path(relative)`` (under ``dbfs:/fitlake`` on Databricks) lives locally."""

@@ -102,7 +102,7 @@ def _kafka_flow() -> Flow:
             session = batch.sparkSession
             with persisted(bronze.kafka_with_reason(batch)) as checked:
                 app_id = batch_app_id(session, checkpoint)
-                records = bronze.kafka_records(bronze.good_rows(checked, columns), session.table(lookup))
+                records = bronze.kafka_records(bronze.good_rows(checked, columns), read_table(session, lookup))
                 append_once(records, table, app_id, batch_id)
                 bad = bronze.quarantined(checked, table_name, bronze.kafka_raw())
                 append_once(bad, quarantine, f"{app_id}:quarantine", batch_id, skip_empty=True)

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pyspark.sql import SparkSession
 
 from fitlake.config import PipelineConfig
+from fitlake.parameters import BATCH, RUN_MODE
 from fitlake.pipeline import RunSummary
 from fitlake.pipeline.lock import run_lock
-from fitlake.streaming import BATCH
 from fitlake.tables import BRONZE, GOLD, SILVER
 
 # Each layer's notebook, relative to the driver (notebooks/05_driver).
@@ -39,6 +39,6 @@ def run_layer_notebooks(
     with run_lock(spark, config, BATCH) as holder:
         parts = []
         for layer in (layer for layer in LAYER_NOTEBOOKS if layer in layers):
-            child = {**arguments, "run_mode": BATCH, RUN_LOCK_TOKEN: holder["run"]}
+            child = {**arguments, RUN_MODE.name: BATCH, RUN_LOCK_TOKEN: holder["run"]}
             parts.append(RunSummary.from_dict(json.loads(run_notebook(LAYER_NOTEBOOKS[layer], 0, child))))
     return RunSummary.combine(parts)

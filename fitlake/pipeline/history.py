@@ -10,10 +10,16 @@ from pyspark.sql import functions as F
 
 from fitlake.config import PipelineConfig
 from fitlake.contract import DATE_LOOKUP
-from fitlake.streaming import MergeSpec, list_files, merge_into, set_table_property, table_property
+from fitlake.streaming import (
+    MergeSpec,
+    list_files,
+    merge_into,
+    read_json_batch,
+    set_table_property,
+    table_property,
+)
 from fitlake.tables import SILVER
 from fitlake.transforms import bronze
-from fitlake.transforms.checks import STRICT_JSON
 
 GENERATED_FROM, GENERATED_TO = "2015-01-01", "2035-12-31"
 # A table property of the calendar: a digest of what it was last loaded from (the landing files' names,
@@ -49,7 +55,7 @@ def load_date_lookup(spark: SparkSession, config: PipelineConfig) -> str:
     if inputs is not None and table_property(spark, table, LOADED_FROM_PROPERTY) == inputs:
         return f"unchanged since the last load ({path if listing else 'generated'})"
     try:
-        rows = spark.read.schema(DATE_LOOKUP.schema).options(**STRICT_JSON).json(path)
+        rows = read_json_batch(spark, path, DATE_LOOKUP.schema)
         origin = path if not rows.isEmpty() else ""
     except AnalysisException:
         origin = ""

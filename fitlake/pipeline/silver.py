@@ -113,17 +113,14 @@ def _events(name: str, parse: Callable, shape: Callable, spec: MergeSpec) -> Han
 
 
 def _completed_workouts(config: PipelineConfig, _checkpoint: str) -> Handler:
-    reach = f"INTERVAL {config.max_workout_hours} HOURS"
-
     def handle(batch: DataFrame, _batch_id: int) -> None:
         spark = batch.sparkSession
         span = bounds(batch, "time")
         if span is None:
             return
-        lo, hi = span
         # A workout's events all lie within its maximum length of each other: look no further than that.
         nearby = read_table(spark, config.table(SILVER, "workouts")).where(
-            F.col("time").between(F.expr(f"TIMESTAMP'{lo}' - {reach}"), F.expr(f"TIMESTAMP'{hi}' + {reach}"))
+            within("time", span, margin_hours=config.max_workout_hours)
         )
         keys = batch.select(*silver.WORKOUT_KEY).distinct()
         touched = nearby.join(keys, list(silver.WORKOUT_KEY), "left_semi")

@@ -63,7 +63,7 @@ def land(config: PipelineConfig, set_name: str, sources: tuple[str, ...] | None 
 def assert_as_expected(spark: SparkSession, config: PipelineConfig, upto_set: int) -> None:
     """Every silver and gold table holds exactly the rows expected after shipped sets 1..``upto_set``."""
     expected = load_expected(shipped_sets_dir(), upto_set)
-    if config.bronze_source == "kafka":
+    if config.reads_topics:
         expected = expected_over_kafka(expected)
     _assert_equal(spark, config, expected, f"after set {upto_set}")
 

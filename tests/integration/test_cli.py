@@ -58,7 +58,7 @@ def test_demo_notebook_runs_and_rerunning_changes_nothing(tmp_path):
     again = fitlake("notebook", str(DEMO), "--data-root", str(tmp_path))
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads(exit_value(again.stdout))["rows"] == 4
-    assert (tmp_path / "dev" / "warehouse" / "fitlake_demo.db" / "demo_heart_rate" / "_delta_log").is_dir()
+    assert (LocalLayout(tmp_path, "dev").table_folder("fitlake_demo", "demo_heart_rate") / "_delta_log").is_dir()
 
 
 def test_params_env_and_data_root_from_the_environment(tmp_path):
@@ -102,7 +102,7 @@ def test_generate_writes_sets_and_manifests(tmp_path):
 def test_produce_lands_a_set_then_run_shows_progress_and_one_summary_table(tmp_path):
     result = fitlake("produce", "--set", "1", "--data-root", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
-    landing = LocalLayout(tmp_path, "dev").storage("landing")
+    landing = LocalLayout(tmp_path, "dev").landing
     assert sorted(p.name for p in landing.iterdir()) == [
         "date_lookup",
         "gym_logins",
@@ -149,7 +149,7 @@ def test_db_load_then_extract_lands_each_row_once_through_the_cli(tmp_path):
 
     first = fitlake("extract", "--data-root", str(tmp_path))
     assert first.returncode == 0, first.stderr[-3000:]
-    landing = LocalLayout(tmp_path, "dev").storage("landing")
+    landing = LocalLayout(tmp_path, "dev").landing
     (registrations,) = (landing / "registered_users").glob("*.csv")
     lines = registrations.read_text().splitlines()
     assert lines[0] == "user_id,device_id,mac_address,registration_timestamp" and len(lines) == 1 + 12

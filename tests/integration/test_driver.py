@@ -95,7 +95,7 @@ def _local_move(source: str, target: str) -> None:
 def test_continuous_mode_picks_up_each_set_as_it_lands_and_stops_cleanly(spark, layout, tmp_path):
     for schema in SCHEMAS:
         spark.sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    shutil.rmtree(platform.storage_path(spark, "checkpoints").removeprefix("file:"), ignore_errors=True)
+    shutil.rmtree(platform.storage_path(spark, platform.CHECKPOINTS_FOLDER).removeprefix("file:"), ignore_errors=True)
     landing = f"file:{tmp_path / 'landing'}"
     params = {
         "environment": "dev",

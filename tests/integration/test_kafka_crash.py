@@ -62,7 +62,7 @@ def test_a_sigkilled_kafka_stream_restarts_with_every_record_once(spark, kafka_t
     published = publish_set(shipped_sets_dir() / "set1", python_client_config(settings, None)).total
     env = {**os.environ, CONFIG_DIR_ENV_VAR: str(_config_with_small_batches(tmp_path / "config"))}
     data_root = tmp_path / "root"
-    checkpoint = LocalLayout(data_root, "dev").storage("checkpoints/bronze/kafka_multiplex_bz_from_kafka")
+    checkpoint = LocalLayout(data_root, "dev").checkpoints / "bronze" / "kafka_multiplex_bz_from_kafka"
     log = tmp_path / "driver.log"
 
     with log.open("w") as out:
@@ -94,6 +94,7 @@ def test_a_sigkilled_kafka_stream_restarts_with_every_record_once(spark, kafka_t
     )
     assert restart.returncode == 0, restart.stdout[-3000:] + restart.stderr[-3000:]
 
-    bronze = spark.read.format("delta").load(str(data_root / "dev" / "warehouse" / "bronze.db" / "kafka_multiplex_bz"))
+    bronze_folder = LocalLayout(data_root, "dev").table_folder("bronze", "kafka_multiplex_bz")
+    bronze = spark.read.format("delta").load(str(bronze_folder))
     assert bronze.count() == published
     assert bronze.select("topic", "partition", "offset").distinct().count() == published

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from fitlake import contract
 from fitlake.sample import shipped_sets_dir
 from fitlake.sample.producer import set_files
 from fitlake.sample.rows import expected_dir, read_expected
@@ -34,6 +35,16 @@ def _load_anchor():  # noqa: ANN202 - a module loaded from a path (benchmarks/ i
 
 
 anchor = _load_anchor()
+
+
+def test_the_anchors_own_copies_of_the_contracts_constants_agree_with_it() -> None:
+    """The anchor imports nothing from fitlake (it is a second reading of the rules), so it spells the topics and
+    the epoch bounds itself: here they are held to the landing contract, their owner."""
+    assert anchor.TOPICS == contract.TOPICS
+    assert (anchor.EPOCH_SECONDS_BELOW, anchor.EPOCH_MILLIS_BELOW) == (
+        contract.EPOCH_SECONDS_BELOW,
+        contract.EPOCH_MILLIS_BELOW,
+    )
 
 
 def _land(landing: Path, sets: tuple[int, ...]) -> None:

@@ -54,10 +54,18 @@ def test_fitlake_run_has_a_flag_for_every_parameter_with_its_default():
             assert tuple(action.choices) == parameter.choices, parameter.flag
 
 
-def test_every_notebook_that_declares_the_environment_widget_declares_the_specs():
+def test_every_notebook_declaring_a_parameters_widget_declares_it_as_the_spec_does():
+    """Not only the driver's notebooks: the environment's dropdown is in 01_config and the four setup notebooks,
+    and the layer notebooks (02-04) declare run_mode and run_timeout_seconds again for when they run alone."""
+    spec = {parameter.name: parameter for parameter in DRIVER_PARAMETERS}
     notebooks = sorted(ROOT.glob("notebooks/*.py")) + sorted(ROOT.glob("setup/*.py"))
-    declaring = [path for path in notebooks if ENVIRONMENT.name in declared_widgets(str(path.relative_to(ROOT)))]
-    assert len(declaring) >= 5  # 01_config and the four setup notebooks
-    for path in declaring:
-        widget = declared_widgets(str(path.relative_to(ROOT)))[ENVIRONMENT.name]
-        assert widget == ("dropdown", ENVIRONMENT.default, ENVIRONMENT.choices), path.name
+    declared = {path.name: declared_widgets(str(path.relative_to(ROOT))) for path in notebooks}
+    assert sum(ENVIRONMENT.name in widgets for widgets in declared.values()) >= 5
+    for layer in ("02_bronze.py", "03_silver.py", "04_gold.py"):
+        assert {"run_mode", "run_timeout_seconds"} <= set(declared[layer]), layer
+    for notebook, widgets in declared.items():
+        for name, widget in widgets.items():
+            if name in spec:
+                parameter = spec[name]
+                kind = "dropdown" if parameter.choices else "text"
+                assert widget == (kind, parameter.default, parameter.choices), f"{notebook}: {name}"
