@@ -41,10 +41,9 @@ from pathlib import Path
 from fitlake import crash_points
 from fitlake.contract import DATE_LOOKUP, KAFKA_MULTIPLEX
 from fitlake.errors import FitlakeError
-from fitlake.parameters import ENVIRONMENT
+from fitlake.parameters import BATCH, CONTINUOUS, ENVIRONMENT
 from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
 from fitlake.sample.producer import set_files
-from fitlake.streaming import BATCH, CONTINUOUS
 
 FITLAKE = [sys.executable, "-m", "fitlake.cli"]
 ENV = ENVIRONMENT.default

@@ -23,7 +23,7 @@ from typing import Any
 from fitlake import __version__
 from fitlake.config import CONFIG_DIR
 from fitlake.governance import Deployment, load_deployment
-from fitlake.parameters import BATCH, DRIVER_PARAMETERS, ENVIRONMENT, RUN_MODE
+from fitlake.parameters import AGE_AS_OF, BATCH, DRIVER_PARAMETERS, ENVIRONMENT, RUN_MODE
 from fitlake.sample.generator import shipped_age_as_of
 
 JOB_CLUSTER_KEY = "fitlake"
@@ -109,7 +109,7 @@ def integration_test_job(deployment: Deployment) -> dict[str, Any]:
         # Job parameters reach every task; ``set`` and ``run_mode`` differ per task, so they are task parameters.
         "parameters": [
             {"name": ENVIRONMENT.name, "default": deployment.environment},
-            {"name": "age_as_of", "default": shipped_age_as_of()},
+            {"name": AGE_AS_OF.name, "default": shipped_age_as_of()},
         ],
         "job_clusters": [_job_cluster(deployment)],
         "tasks": tasks,
