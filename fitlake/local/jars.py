@@ -6,7 +6,7 @@ the list of resolved jar files is kept in a manifest beside the Ivy cache, and l
 files as ``spark.jars``: no resolver runs, so they start faster and work with no network.
 
 Where Spark's resolver cannot reach Maven Central but the ``mvn`` client can (a proxy or mirror set in
-``~/.m2/settings.xml``), ``fitlake jars`` pre-fetches the packages with ``mvn dependency:get`` into the
+``~/.m2/settings.xml``), ``fitlake jars`` pre-fetches the packages with ``mvn dependency:resolve`` into the
 local Maven repository first; Spark's resolver then finds everything there.
 
 The local Kafka broker's jars are resolved here too, with Ivy, onto a classpath of their own (``broker_jars``).
@@ -21,9 +21,11 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from fitlake.errors import DependencyError
 
@@ -144,28 +146,62 @@ def missing_artifacts(resolver_output: str) -> tuple[str, ...]:
 
 
 def prefetch_with_mvn(packages: tuple[str, ...], *, transitive: bool = True) -> None:
-    """Download ``packages`` (and by default their dependencies) into ``~/.m2/repository`` with mvn."""
+    """Download ``packages`` (and by default their dependencies) into ``~/.m2/repository`` in one mvn run.
+
+    The packages are the dependencies of a throwaway POM (``dependency:resolve``), not each the root of a
+    ``dependency:get``: a root's direct ``provided`` dependencies are fetched with their whole trees, and
+    delta-spark declares Spark, Hive and Hadoop so (hundreds of MB that pyspark ships already). One level
+    down Maven leaves them out, as Spark's resolver does. Without ``transitive`` each package's own
+    dependencies are excluded.
+    """
     mvn = _mvn()
     if mvn is None:
         raise DependencyError(
             f"No Maven client found (${MVN_ENV_VAR} or mvn on PATH): install Maven, or let Spark's resolver "
             "reach Maven Central."
         )
-    for coordinate in packages:
-        result = subprocess.run(
-            [mvn, "-q", "-B", "dependency:get", f"-Dartifact={coordinate}", f"-Dtransitive={str(transitive).lower()}"],
-            capture_output=True,
-            text=True,
+    with tempfile.TemporaryDirectory(prefix="fitlake-mvn-") as folder:
+        pom = Path(folder) / "pom.xml"
+        pom.write_text(prefetch_pom(packages, transitive=transitive))
+        result = subprocess.run([mvn, "-q", "-B", "-f", str(pom), "dependency:resolve"], capture_output=True, text=True)
+    if result.returncode != 0 and transitive:
+        # A transitive fetch can trip over an artifact Spark never needs; mvn still fetches everything else,
+        # and the by-name rounds that follow fetch exactly what Spark's resolver still misses.
+        print("mvn could not fetch all of the packages' dependencies; continuing.", file=sys.stderr)
+    elif result.returncode != 0:
+        raise DependencyError(
+            f"mvn could not fetch {', '.join(packages)} (exit {result.returncode}):\n{result.stdout[-2000:]}"
+            f"{result.stderr[-2000:]}\nCheck ~/.m2/settings.xml (mirror, proxy) and the network."
         )
-        if result.returncode != 0 and transitive:
-            # A transitive fetch can trip over an artifact Spark never needs (spark-sql-kafka's POM names a
-            # test-jar); the by-name rounds that follow fetch exactly what Spark's resolver still misses.
-            print(f"mvn could not fetch all of {coordinate}'s dependencies; continuing.", file=sys.stderr)
-        elif result.returncode != 0:
-            raise DependencyError(
-                f"mvn could not fetch {coordinate} (exit {result.returncode}):\n{result.stdout[-2000:]}"
-                f"{result.stderr[-2000:]}\nCheck ~/.m2/settings.xml (mirror, proxy) and the network."
-            )
+
+
+def prefetch_pom(packages: tuple[str, ...], *, transitive: bool = True) -> str:
+    """A POM whose dependencies are ``packages`` (``group:artifact:version``), each alone unless ``transitive``."""
+    alone = (
+        ""
+        if transitive
+        else "<exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion></exclusions>"
+    )
+    dependencies = []
+    for coordinate in packages:
+        group, artifact, version = (escape(part) for part in coordinate.split(":"))
+        dependencies.append(
+            f"    <dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
+            f"<version>{version}</version>{alone}</dependency>"
+        )
+    return "\n".join(
+        [
+            '<project xmlns="http://maven.apache.org/POM/4.0.0">',
+            "  <modelVersion>4.0.0</modelVersion>",
+            "  <groupId>fitlake.local</groupId><artifactId>prefetch</artifactId><version>0</version>",
+            "  <packaging>pom</packaging>",
+            "  <dependencies>",
+            *dependencies,
+            "  </dependencies>",
+            "</project>",
+            "",
+        ]
+    )
 
 
 def _mvn() -> str | None:

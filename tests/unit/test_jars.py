@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import xml.etree.ElementTree as ElementTree
 from importlib import metadata
 
 import pytest
@@ -53,6 +54,38 @@ def test_mvn_prefetch_without_a_maven_client_is_a_clear_error(monkeypatch, tmp_p
 def test_mvn_failure_names_the_coordinate_and_the_settings_file(monkeypatch):
     with pytest.raises(DependencyError, match=r"(?s)io.fitlake.absent:nothing:0.0.1.*settings.xml"):
         jars.prefetch_with_mvn(("io.fitlake.absent:nothing:0.0.1",), transitive=False)
+
+
+def _pom_dependencies(pom: str) -> list[tuple[str, str, str, list[str]]]:
+    """(group, artifact, version, ["group:artifact" excluded]) of each dependency in ``pom``."""
+    space = {"m": "http://maven.apache.org/POM/4.0.0"}
+
+    def text(element: ElementTree.Element, *keys: str) -> list[str]:
+        return [element.findtext(f"m:{key}", namespaces=space) for key in keys]
+
+    found = []
+    for dependency in ElementTree.fromstring(pom).iterfind("m:dependencies/m:dependency", space):
+        exclusions = dependency.iterfind("m:exclusions/m:exclusion", space)
+        excluded = [":".join(text(exclusion, "groupId", "artifactId")) for exclusion in exclusions]
+        found.append((*text(dependency, "groupId", "artifactId", "version"), excluded))
+    return found
+
+
+def test_the_prefetch_pom_makes_each_package_a_dependency_so_their_provided_trees_stay_out():
+    """As dependencies (not roots), the packages' own provided dependencies (Spark under delta-spark) are not
+    fetched; a transitive fetch excludes nothing, a fetch by name excludes everything under each package."""
+    packages = ("io.delta:delta-spark_4.1_2.13:4.3.1", "org.xerial:sqlite-jdbc:3.54.1.0")
+    assert _pom_dependencies(jars.prefetch_pom(packages)) == [
+        ("io.delta", "delta-spark_4.1_2.13", "4.3.1", []),
+        ("org.xerial", "sqlite-jdbc", "3.54.1.0", []),
+    ]
+    alone = _pom_dependencies(jars.prefetch_pom(packages, transitive=False))
+    assert [excluded for *_, excluded in alone] == [["*:*"], ["*:*"]]
+
+
+def test_the_prefetch_pom_escapes_what_it_is_given():
+    (dependency,) = _pom_dependencies(jars.prefetch_pom(("g<&>:a:1",)))
+    assert dependency[0] == "g<&>"
 
 
 def test_missing_artifacts_are_read_from_the_resolver_report():
