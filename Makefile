@@ -48,13 +48,16 @@ test-tools:
 
 ## The tests: unit and integration, plus the linter. TEST_WORKERS pytest processes (pytest-xdist) share them a
 ## module at a time (--dist loadfile: a module's fixtures, such as the crash harness's reference lake, are built
-## once, in one worker). Most of a test's time is a pipeline run in a child process whose driver leaves a core
-## idle, or a continuous run waiting for its trigger, so two workers on two cores finish sooner.
+## once, in one worker), in the order pytest collects them (--no-loadscope-reorder): the integration modules, a few
+## tests of minutes each, start first and the unit modules' many short tests fill the end. xdist's default (most
+## tests first) started the crash harness (14 minutes) 42nd of 56 modules and the other minutes-long modules last.
+## Most of a test's time is a pipeline run in a child process whose driver leaves a core idle, or a continuous run
+## waiting for its trigger, so two workers on two cores finish sooner.
 ## TEST_WORKERS=0 runs them in this one process.
 TEST_WORKERS ?= 2
 test: setup test-tools
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 ## The benchmark: fitlake beside its anchors (session start, a plain Spark pass, DuckDB recomputing every table),
 ## medians of BENCH_REPEAT runs. Prints figures and writes JSON; asserts nothing (timings never go in tests), but
