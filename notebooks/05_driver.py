@@ -56,8 +56,8 @@ for notebook, arguments in setup.items():
 
 import json
 
+from fitlake.parameters import BATCH
 from fitlake.pipeline.driver import run_layer_notebooks
-from fitlake.streaming import BATCH
 
 if run_mode == BATCH:  # one child notebook per layer, each with the driver's widgets and its run lock
     summary = run_layer_notebooks(

@@ -11,7 +11,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from fitlake.config import PipelineConfig
-from fitlake.streaming import BATCH, StreamTarget, Trigger, for_each_batch, read_small_file
+from fitlake.parameters import BATCH
+from fitlake.streaming import StreamTarget, Trigger, for_each_batch, read_small_file
 
 Handler = Callable[[DataFrame, int], None]
 

@@ -19,9 +19,9 @@ import shutil
 from pathlib import Path
 
 from fitlake import chaos
+from fitlake.parameters import BATCH
 from fitlake.sample.generator import shipped_age_as_of
 from fitlake.sample.producer import set_files
-from fitlake.streaming import BATCH
 
 FILLER = "filler.bin"
 

@@ -20,8 +20,8 @@ import pytest
 
 from fitlake import chaos
 from fitlake.errors import NO_SPACE, StorageFullError
+from fitlake.parameters import BATCH, CONTINUOUS
 from fitlake.sample.generator import shipped_sets_dir
-from fitlake.streaming import BATCH, CONTINUOUS
 from fitlake.tables import TABLES
 
 pytestmark = pytest.mark.integration

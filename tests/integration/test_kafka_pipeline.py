@@ -18,10 +18,11 @@ from fitlake import crash_points, pipeline
 from fitlake.contract import KAFKA_MULTIPLEX, SOURCE_NAMES
 from fitlake.kafka.settings import KafkaSettings, credentials, python_client_config
 from fitlake.local.secrets import EnvSecrets, Redactor, secret_env_var
+from fitlake.parameters import BATCH
 from fitlake.pipeline import bronze as bronze_flows
 from fitlake.sample.generator import shipped_sets_dir
 from fitlake.sample.kafka_producer import publish_set
-from fitlake.streaming import BATCH, Trigger
+from fitlake.streaming import Trigger
 
 pytestmark = pytest.mark.integration
 

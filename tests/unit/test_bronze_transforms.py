@@ -8,7 +8,8 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from fitlake.contract import GYM_LOGINS, KAFKA_MULTIPLEX, REGISTERED_USERS
-from fitlake.streaming import BATCH, StreamTarget, Trigger, for_each_batch, read_landing
+from fitlake.parameters import BATCH
+from fitlake.streaming import StreamTarget, Trigger, for_each_batch, read_landing
 from fitlake.transforms import bronze, checks
 from fitlake.transforms.checks import CORRUPT
 

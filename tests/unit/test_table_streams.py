@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fitlake.streaming import BATCH, StreamTarget, Trigger, for_each_batch, stream_changes, stream_table
+from fitlake.parameters import BATCH
+from fitlake.streaming import StreamTarget, Trigger, for_each_batch, stream_changes, stream_table
 
 
 @pytest.fixture
