@@ -50,7 +50,8 @@ test-tools:
 ## module at a time (--dist loadfile: a module's fixtures, such as the crash harness's reference lake, are built
 ## once, in one worker), in the order pytest collects them (--no-loadscope-reorder): the integration modules, a few
 ## tests of minutes each, start first and the unit modules' many short tests fill the end. xdist's default (most
-## tests first) started the crash harness (14 minutes) 42nd of 56 modules and the other minutes-long modules last.
+## tests first) starts the crash harness (11 minutes of a worker) 42nd of 56 modules and the other minutes-long
+## modules last (one run each: 17:42 in collection order, 19:14 in xdist's; docs/testing.md).
 ## Most of a test's time is a pipeline run in a child process whose driver leaves a core idle, or a continuous run
 ## waiting for its trigger, so two workers on two cores finish sooner.
 ## TEST_WORKERS=0 runs them in this one process.
