@@ -124,11 +124,15 @@ def merge_into(
         on += f" AND t.`{spec.prune_by}` BETWEEN {_literal(span[0], kind)} AND {_literal(span[1], kind)}"
     merge = DeltaTable.forName(spark, table).alias("t").merge(source.alias("s"), on)
     if spec.order_by:
-        wins = ">" if spec.keep == "latest" else "<"
-        column = f"`{spec.order_by}`"
-        source_wins = f"s.{column} {wins} t.{column} OR (t.{column} IS NULL AND s.{column} IS NOT NULL)"
-        merge = merge.whenMatchedUpdateAll(condition=source_wins)
+        merge = merge.whenMatchedUpdateAll(condition=_source_wins(spec))
     merge.whenNotMatchedInsertAll().execute()
+
+
+def _source_wins(spec: MergeSpec) -> str:
+    """SQL: the source row ``s`` wins over the stored row ``t`` by ``spec.order_by`` (a value beats a null)."""
+    wins = ">" if spec.keep == "latest" else "<"
+    column = f"`{spec.order_by}`"
+    return f"s.{column} {wins} t.{column} OR (t.{column} IS NULL AND s.{column} IS NOT NULL)"
 
 
 def apply_changes(
@@ -165,14 +169,32 @@ def delete_matching(
     DeltaTable.forName(spark, table).alias("t").merge(source.alias("s"), on).whenMatchedDelete().execute()
 
 
-def delete_older(spark: SparkSession, tombstones: DataFrame, table: str, key: str, deleted: str, updated: str) -> None:
-    """Delete rows of ``table`` whose ``updated`` is not newer than the tombstone's ``deleted`` for the key
-    (a delete at the same instant as the update wins)."""
+def merge_with_tombstones(
+    spark: SparkSession, upserts: DataFrame, tombstones: DataFrame, table: str, spec: MergeSpec, deleted: str
+) -> None:
+    """One MERGE that does what ``merge_into(upserts)`` then a delete of every row its key's tombstone outdates
+    would do: the newest upsert of a key is inserted, or replaces the stored row where it wins (``spec``'s rule);
+    a stored row whose ``spec.order_by`` is not newer than the key's tombstone (``tombstones``: the key and
+    ``deleted``, one row per key) is deleted, a delete at the same instant as the update winning.
+
+    ``upserts`` must hold only rows newer than their key's tombstone (the caller filters them): such a row both
+    wins over any row the tombstone outdates and survives the tombstone, so the update clause, tried first, gives
+    what the two statements in turn would. One MERGE instead of two: a MERGE is several Spark jobs and a commit.
+    """
+    (key,) = spec.keys
+    order = spec.order_by
+    live = latest_per_key(upserts, spec.keys, order, spec.keep).withColumn("_live", F.lit(True))
+    # A tombstone without a key outdates no row: a null key is no user that was deleted.
+    outdating = tombstones.where(F.col(key).isNotNull()).select(key, F.col(deleted).alias("_tombstone"))
+    source = live.join(outdating, key, "full")
+    values = {f"`{c}`": f"s.`{c}`" for c in upserts.columns}
     (
         DeltaTable.forName(spark, table)
         .alias("t")
-        .merge(tombstones.alias("s"), f"t.`{key}` = s.`{key}`")
-        .whenMatchedDelete(condition=f"s.`{deleted}` >= t.`{updated}`")
+        .merge(source.alias("s"), f"t.`{key}` <=> s.`{key}`")
+        .whenMatchedUpdate(condition=f"s._live AND ({_source_wins(spec)})", set=values)
+        .whenMatchedDelete(condition=f"s._tombstone >= t.`{order}`")
+        .whenNotMatchedInsert(condition="s._live", values=values)
         .execute()
     )
 

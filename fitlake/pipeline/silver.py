@@ -23,8 +23,8 @@ from fitlake.streaming import (
     bounds,
     bounds_where,
     delete_matching,
-    delete_older,
     merge_into,
+    merge_with_tombstones,
     overlapping,
     persisted,
     read_table,
@@ -91,11 +91,8 @@ def _user_profile(config: PipelineConfig, checkpoint: str) -> Handler:
             merge_into(spark, silver.profile_deletes(events), deletes, MergeSpec(("user_id",), "deleted"))
             tombstones = read_table(spark, deletes)
             live = silver.newer_than_tombstone(silver.profile_upserts(events), tombstones)
-            merge_into(spark, live, profile, MergeSpec(("user_id",), "updated"))
-            batch_users = events.select("user_id").distinct()
-            delete_older(
-                spark, tombstones.join(batch_users, "user_id", "left_semi"), profile, "user_id", "deleted", "updated"
-            )
+            batch_tombstones = tombstones.join(events.select("user_id").distinct(), "user_id", "left_semi")
+            merge_with_tombstones(spark, live, batch_tombstones, profile, MergeSpec(("user_id",), "updated"), "deleted")
 
     return handle
 

@@ -20,6 +20,7 @@ from fitlake.streaming import (
     latest_per_key,
     merge_into,
     merge_stream,
+    merge_with_tombstones,
     overlapping,
     persisted,
     within,
@@ -50,6 +51,48 @@ def test_merge_inserts_absent_updates_only_when_newer_and_is_idempotent(spark, t
     merge_into(spark, updates, table, SPEC)
     expected = spark.createDataFrame([("a", 5), ("b", 2), ("c", 7)], "k STRING, v BIGINT")
     assertDataFrameEqual(spark.table(table), expected)
+
+
+STORED = [("newer", 5, "old"), ("outdated", 5, "old"), ("same_instant", 7, "old"), ("after", 8, "old"),
+          ("older_upsert", 5, "old"), ("null_time", None, "old"), (None, 1, "old")]  # fmt: skip
+UPSERTS = [("newer", 9, "new"), ("newer", 8, "new8"), ("fresh", 3, "new"), ("older_upsert", 4, "new"),
+           ("null_time", 2, "new"), (None, 2, "new")]  # fmt: skip
+TOMBSTONES = [("newer", 7), ("outdated", 7), ("same_instant", 7), ("after", 7), ("gone_already", 7), (None, 9)]
+
+
+def test_one_merge_applies_upserts_and_tombstones_as_the_two_statements_in_turn_did(spark):
+    """silver.user_profile's batch: the newest upsert wins where newer, a row its tombstone outdates is deleted (a
+    delete at the same instant as the update wins), in one MERGE; the same table as merge_into then a delete by
+    equality (the two statements it replaces), and a replay of the batch changes nothing."""
+    schema, spec = "k STRING, updated BIGINT, note STRING", MergeSpec(keys=("k",), order_by="updated")
+    tombstones = spark.createDataFrame(TOMBSTONES, "k STRING, deleted BIGINT")
+    upserts = spark.createDataFrame(UPSERTS, schema)  # each newer than its key's tombstone, as the caller ensures
+    tables = {}
+    for way in ("one", "two"):
+        tables[way] = name = f"default.tombstones_{way}"
+        spark.sql(f"DROP TABLE IF EXISTS {name}")
+        spark.sql(f"CREATE TABLE {name} ({schema}) USING DELTA")
+        spark.createDataFrame(STORED, schema).write.format("delta").mode("append").saveAsTable(name)
+    merge_with_tombstones(spark, upserts, tombstones, tables["one"], spec, "deleted")
+    merge_into(spark, upserts, tables["two"], spec)
+    tombstones.createOrReplaceTempView("tombstones")
+    spark.sql(f"MERGE INTO {tables['two']} t USING tombstones s ON t.k = s.k "
+              "WHEN MATCHED AND s.deleted >= t.updated THEN DELETE")  # fmt: skip
+    expected = spark.createDataFrame(
+        [
+            ("newer", 9, "new"),
+            ("after", 8, "old"),
+            ("fresh", 3, "new"),
+            ("older_upsert", 5, "old"),
+            ("null_time", 2, "new"),
+            (None, 2, "new"),
+        ],  # fmt: skip
+        schema,
+    )
+    assertDataFrameEqual(spark.table(tables["one"]), expected)
+    assertDataFrameEqual(spark.table(tables["one"]), spark.table(tables["two"]))
+    merge_with_tombstones(spark, upserts, tombstones, tables["one"], spec, "deleted")
+    assertDataFrameEqual(spark.table(tables["one"]), expected)
 
 
 def test_available_now_stream_appends_once_across_runs(spark, table, tmp_path):
