@@ -17,6 +17,7 @@ input is read whole) and nothing doubles (what is held is not written again). Th
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from pyspark.sql import SparkSession
@@ -29,6 +30,7 @@ from fitlake.streaming import (
     checkpoint_state,
     hadoop_file_ops,
     latest_commit,
+    list_files,
     writing_only_new_rows,
 )
 
@@ -51,10 +53,27 @@ def check(spark: SparkSession, config: PipelineConfig, flow: Flow, table: str) -
                 + _way_out(config, flow)
             )
         return
+    _drop_interrupted_writes(spark, checkpoint)
     damage = checkpoint_damage(spark, checkpoint)
     if damage is not None:
         problem = f"The checkpoint of {flow.name} ({checkpoint}) is damaged: {damage}. "
         raise CheckpointError(problem + _way_out(config, flow))
+
+
+# Spark writes each entry of a checkpoint's logs as a hidden temp file, ``.<n>.<uuid>.tmp`` (and its ``.crc``), then
+# renames it into place. A process killed between the two leaves the temp file; it was never part of the log,
+# but Spark 4.1 then finds the offsets folder of a fresh checkpoint not empty and refuses to start batch 0
+# (STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY), in every run after. Removing it loses nothing.
+INTERRUPTED_WRITE = re.compile(r"\.?\.\d+\.[0-9a-f-]+\.tmp(\.crc)?")
+
+
+def _drop_interrupted_writes(spark: SparkSession, checkpoint: str) -> None:
+    root = checkpoint.rstrip("/")
+    for log in ("offsets", "commits"):
+        for name, _, _ in list_files(spark, f"{root}/{log}") or []:
+            ops = hadoop_file_ops(spark, f"{root}/{log}/{name}") if INTERRUPTED_WRITE.fullmatch(name) else None
+            if ops is not None:
+                ops.delete()
 
 
 def _way_out(config: PipelineConfig, flow: Flow) -> str:
