@@ -71,7 +71,9 @@ def _drop_interrupted_writes(spark: SparkSession, checkpoint: str) -> None:
     root = checkpoint.rstrip("/")
     for log in ("offsets", "commits"):
         for name, _, _ in list_files(spark, f"{root}/{log}") or []:
-            ops = hadoop_file_ops(spark, f"{root}/{log}/{name}") if INTERRUPTED_WRITE.fullmatch(name) else None
+            if not INTERRUPTED_WRITE.fullmatch(name):
+                continue
+            ops = hadoop_file_ops(spark, f"{root}/{log}/{name}")
             if ops is not None:
                 ops.delete()
 
