@@ -368,6 +368,15 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, int]] |
     return sorted((s.getPath().getName(), s.getLen(), s.getModificationTime()) for s in statuses)
 
 
+def list_folders(spark: SparkSession, folder: str) -> list[str]:
+    """Names of the folders directly in ``folder``, sorted; [] if it does not exist or the session cannot list."""
+    found = _hadoop_fs(spark, folder)
+    if found is None or not found[0].exists(found[1]):
+        return []
+    fs, path = found
+    return sorted(s.getPath().getName() for s in fs.listStatus(path) if s.isDirectory())
+
+
 def clear_uncommitted_table_folder(spark: SparkSession, location: str) -> bool:
     """Remove ``location`` when it holds what a killed ``CREATE TABLE`` leaves and no row; return whether it did.
 

@@ -31,6 +31,7 @@ from fitlake.streaming import (
     hadoop_file_ops,
     latest_commit,
     list_files,
+    list_folders,
     writing_only_new_rows,
 )
 
@@ -60,20 +61,24 @@ def check(spark: SparkSession, config: PipelineConfig, flow: Flow, table: str) -
         raise CheckpointError(problem + _way_out(config, flow))
 
 
-# Spark writes each entry of a checkpoint's logs as a hidden temp file, ``.<n>.<uuid>.tmp`` (and its ``.crc``), then
+# Spark writes each file of a checkpoint's logs (``metadata``, ``offsets/<n>``, ``commits/<n>``, a source's
+# ``sources/<i>/<n>`` or ``<n>.compact``) as a hidden temp file, ``.<name>.<uuid>.tmp`` (and its ``.crc``), then
 # renames it into place. A process killed between the two leaves the temp file; it was never part of the log,
 # but Spark 4.1 then finds the offsets folder of a fresh checkpoint not empty and refuses to start batch 0
-# (STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY), in every run after. Removing it loses nothing.
-INTERRUPTED_WRITE = re.compile(r"\.?\.\d+\.[0-9a-f-]+\.tmp(\.crc)?")
+# (STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY), in every run after. The other logs' readers skip hidden names, so
+# a leftover there does no harm, but nothing ever removes it either. Removing any of them loses nothing.
+UUID = r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"
+INTERRUPTED_WRITE = re.compile(rf"\.?\.(metadata|\d+(\.compact)?)\.{UUID}\.tmp(\.crc)?")
 
 
 def _drop_interrupted_writes(spark: SparkSession, checkpoint: str) -> None:
     root = checkpoint.rstrip("/")
-    for log in ("offsets", "commits"):
-        for name, _, _ in list_files(spark, f"{root}/{log}") or []:
+    sources = [f"{root}/sources/{name}" for name in list_folders(spark, f"{root}/sources")]
+    for folder in (root, f"{root}/offsets", f"{root}/commits", *sources):
+        for name, _, _ in list_files(spark, folder) or []:
             if not INTERRUPTED_WRITE.fullmatch(name):
                 continue
-            ops = hadoop_file_ops(spark, f"{root}/{log}/{name}")
+            ops = hadoop_file_ops(spark, f"{folder}/{name}")
             if ops is not None:
                 ops.delete()
 

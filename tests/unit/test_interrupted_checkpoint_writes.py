@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fitlake.pipeline.checkpoints import _drop_interrupted_writes
+from fitlake.pipeline.checkpoints import INTERRUPTED_WRITE, _drop_interrupted_writes
 
 LEFTOVER = ".0.d262d598-4770-4f1b-9686-9e9e392206d1.tmp"
 
@@ -33,3 +33,54 @@ def test_a_temp_file_left_by_a_killed_offset_write_is_dropped_and_the_stream_sta
     assert not any(name.startswith(".") for name in (p.name for p in (checkpoint / "offsets").iterdir()))
     _start(spark, checkpoint, source)
     assert (checkpoint / "commits" / "0").exists()
+
+
+UUID = "0f3c9a52-7d1e-4b8a-9c61-2e5f4a7b8d90"
+
+
+@pytest.mark.parametrize(
+    ("name", "leftover"),
+    [
+        (f".0.{UUID}.tmp", True),
+        (f"..0.{UUID}.tmp.crc", True),
+        (f".metadata.{UUID}.tmp", True),
+        (f"..metadata.{UUID}.tmp.crc", True),
+        (f".19.compact.{UUID}.tmp", True),
+        ("0", False),  # the log's own entries and their checksums stay
+        (".0.crc", False),
+        ("metadata", False),
+        (".metadata.crc", False),
+        ("19.compact", False),
+        ("fitlake_seen.json", False),  # fitlake's own file beside the logs
+        (f".fitlake_seen.json.{UUID}.tmp", False),
+        (f".0.{UUID}.tmp.bak", False),
+    ],
+)
+def test_only_spark_temp_files_count_as_interrupted_writes(name, leftover):
+    assert bool(INTERRUPTED_WRITE.fullmatch(name)) is leftover
+
+
+def test_leftovers_in_every_log_are_dropped_and_the_stream_goes_on_from_its_last_batch(spark, tmp_path):
+    """A kill can land in any log's write: the metadata's, a source's log, commits. Their leftovers go too; the
+    log's own files stay, so the next start reads no file twice."""
+    source, checkpoint = tmp_path / "in", tmp_path / "checkpoint"
+    source.mkdir()
+    (source / "1.json").write_text('{"a": 1}\n')
+    _start(spark, checkpoint, source)
+    kept = sorted(str(p.relative_to(checkpoint)) for p in checkpoint.rglob("*") if p.is_file())
+    leftovers = [
+        checkpoint / f".metadata.{UUID}.tmp",
+        checkpoint / f"..metadata.{UUID}.tmp.crc",
+        checkpoint / "offsets" / f".1.{UUID}.tmp",
+        checkpoint / "commits" / f".1.{UUID}.tmp",
+        checkpoint / "sources" / "0" / f".1.{UUID}.tmp",
+        checkpoint / "sources" / "0" / f"..1.{UUID}.tmp.crc",
+    ]
+    for leftover in leftovers:
+        leftover.write_text("v1\n")
+    _drop_interrupted_writes(spark, f"file:{checkpoint}")
+    assert sorted(str(p.relative_to(checkpoint)) for p in checkpoint.rglob("*") if p.is_file()) == kept
+    (source / "2.json").write_text('{"a": 2}\n')
+    _start(spark, checkpoint, source)
+    assert sorted(p.name for p in (checkpoint / "commits").iterdir() if not p.name.startswith(".")) == ["0", "1"]
+    assert "1.json" not in (checkpoint / "sources" / "0" / "1").read_text()  # batch 1 read only the new file
