@@ -734,6 +734,41 @@ def append_once(batch: DataFrame, table: str, app_id: str, batch_id: int, *, ski
     )
 
 
+# Spark stops a query by interrupting its thread and cancelling its jobs. A ``foreachBatch`` handler caught inside a
+# Spark call then fails with a Py4J error that carries the whole Java stack, and Spark 4.1 tells such a stop from a
+# failure by matching the error's text against a regex of its own (``StreamExecution.PROXY_ERROR``), whose
+# ``(.|\r\n|\r|\n)*`` recurses once per character: past about 2,000 characters it overflows the thread's stack. The
+# query's thread then dies of a StackOverflowError, printed as a thousand lines, for every query stopped mid-batch
+# (each continuous run's end, a stage's other flows when one fails). So a handler stopped by ``stop_queries``
+# raises, instead, a short error in the form that regex recognises as an interruption, and the query stops quietly.
+# The batch is not committed either way: the next start replays it.
+_STOPPING: set[str] = set()  # names of the queries ``stop_queries`` is stopping
+SPARK_INTERRUPTION = (
+    "py4j.protocol.Py4JJavaError: An error occurred while calling {call}: java.lang.InterruptedException"
+)
+
+
+class StoppedMidBatchError(Exception):
+    """A micro-batch ended by ``stop_queries``: not committed, so the query's next start replays it."""
+
+    def __init__(self, flow: str) -> None:
+        call = f"{flow}'s foreachBatch"
+        super().__init__(f"{SPARK_INTERRUPTION.format(call=call)} (stopped mid-batch; the next start replays it)")
+
+
+def stop_queries(queries) -> None:  # noqa: ANN001 - any iterable of StreamingQuery
+    """Stop each query still active, a micro-batch under way included (see ``StoppedMidBatchError``)."""
+    for query in list(queries):
+        if not query.isActive:
+            continue
+        name = query.name or ""
+        _STOPPING.add(name)
+        try:
+            query.stop()
+        finally:
+            _STOPPING.discard(name)
+
+
 def for_each_batch(stream: DataFrame, target: StreamTarget, handler) -> StreamingQuery:  # noqa: ANN001
     """Start ``stream`` with ``handler(batch_df, batch_id)`` per micro-batch.
 
@@ -743,7 +778,12 @@ def for_each_batch(stream: DataFrame, target: StreamTarget, handler) -> Streamin
     flow = target.query_name or target.table
 
     def handle(batch: DataFrame, batch_id: int) -> None:
-        handler(batch, batch_id)
+        try:
+            handler(batch, batch_id)
+        except Exception:
+            if target.query_name in _STOPPING:
+                raise StoppedMidBatchError(flow) from None
+            raise
         crash_points.after_batch(flow, batch_id)
 
     return _start(stream.writeStream.foreachBatch(handle), target)

@@ -31,6 +31,7 @@ from fitlake.streaming import (
     follow_interval,
     latest_commit,
     read_table,
+    stop_queries,
 )
 from fitlake.tables import BRONZE, GOLD, SILVER
 
@@ -224,7 +225,7 @@ def _run_batch(
                 summary.flow_seconds[flow.name] = time.monotonic() - clock
                 seen.remember(spark, config, flow, inputs)
         finally:
-            _stop(query for _, _, query in queries)
+            stop_queries(query for _, _, query in queries)
             for flow, _, _ in queries:
                 commits.forget(_table_for(config, flow.name))
 
@@ -256,15 +257,9 @@ def _run_continuous(
     except KeyboardInterrupt:
         return "interrupt"
     finally:
-        _stop(queries)
+        stop_queries(queries)
         for query in queries:
             reporter.settle(query)
-
-
-def _stop(queries) -> None:  # noqa: ANN001 - any iterable of queries
-    for query in list(queries):
-        if query.isActive:
-            query.stop()
 
 
 def _table_for(config: PipelineConfig, flow_name: str) -> str:
