@@ -35,6 +35,7 @@ from fitlake.streaming import (
     read_landing,
     read_landing_files,
     read_table,
+    stop_queries,
     stream_files,
 )
 from fitlake.tables import BRONZE, SILVER
@@ -190,8 +191,7 @@ def _replay_pending_batch(spark: SparkSession, checkpoint: str, query: Streaming
         if _SPARK_55271 not in str(error) or has_pending_batch(spark, checkpoint):
             raise
     finally:
-        if query.isActive:
-            query.stop()
+        stop_queries([query])
 
 
 FLOWS = (_csv_flow(REGISTERED_USERS), _csv_flow(GYM_LOGINS), _kafka_flow())

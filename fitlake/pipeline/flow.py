@@ -12,7 +12,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from fitlake.config import PipelineConfig
 from fitlake.parameters import BATCH
-from fitlake.streaming import StreamTarget, Trigger, for_each_batch, read_small_file
+from fitlake.streaming import StreamTarget, Trigger, for_each_batch, read_small_file, stop_queries
 
 Handler = Callable[[DataFrame, int], None]
 
@@ -49,8 +49,7 @@ class Flow:
         try:
             query.awaitTermination()
         finally:
-            if query.isActive:
-                query.stop()
+            stop_queries([query])
         return query
 
 

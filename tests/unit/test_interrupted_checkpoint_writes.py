@@ -8,7 +8,8 @@ import pytest
 
 from fitlake.pipeline.checkpoints import INTERRUPTED_WRITE, _drop_interrupted_writes
 
-LEFTOVER = ".0.d262d598-4770-4f1b-9686-9e9e392206d1.tmp"
+UUID = "0f3c9a52-7d1e-4b8a-9c61-2e5f4a7b8d90"
+LEFTOVER = f".0.{UUID}.tmp"
 
 
 def _start(spark, checkpoint, source):  # noqa: ANN001, ANN202
@@ -33,9 +34,6 @@ def test_a_temp_file_left_by_a_killed_offset_write_is_dropped_and_the_stream_sta
     assert not any(name.startswith(".") for name in (p.name for p in (checkpoint / "offsets").iterdir()))
     _start(spark, checkpoint, source)
     assert (checkpoint / "commits" / "0").exists()
-
-
-UUID = "0f3c9a52-7d1e-4b8a-9c61-2e5f4a7b8d90"
 
 
 @pytest.mark.parametrize(
