@@ -11,7 +11,7 @@ Two lakes (data roots) under one work folder get the same sample sets, landed se
     first, so that every flow named has a batch of new rows ahead of it that meets rows its tables already
     hold (a set with few files per source has too few parts for every flow: the points missed are reported);
   - at **seeded random moments** spread over the whole run: a uniform fraction of the reference's duration for
-    that set (its JVM start, setup and every stage), ``kills`` of them spread over the sets.
+    that set (its JVM start, setup and every flow), ``kills`` of them spread over the sets.
 
   In continuous mode each restart first lands the next part of the set's files, so data arrives while runs
   come and go; the kills fall anywhere in a run's life. After its kills a set is finished by a run that is
@@ -247,7 +247,7 @@ def _play_set(
         parts = _parts(files, len(points) + kills + 1)
     else:
         # A part of the set for each crash point's run, so that each has new rows for every flow: landed at once,
-        # the flows beside the first point's flow in its stage would finish their batches in that run, and later
+        # the flows running beside the first point's flow would finish their batches in that run, and later
         # points would find nothing to crash in. The rest is landed before the random kills.
         parts = [*_parts(files, len(points) + 1), *[[]] * kills]
     for part, point in zip(parts, points, strict=False):

@@ -739,7 +739,7 @@ def append_once(batch: DataFrame, table: str, app_id: str, batch_id: int, *, ski
 # failure by matching the error's text against a regex of its own (``StreamExecution.PROXY_ERROR``), whose
 # ``(.|\r\n|\r|\n)*`` recurses once per character: past about 2,000 characters it overflows the thread's stack. The
 # query's thread then dies of a StackOverflowError, printed as a thousand lines, for every query stopped mid-batch
-# (each continuous run's end, a stage's other flows when one fails). So a handler stopped by ``stop_queries``
+# (each continuous run's end, the other running flows when one fails). So a handler stopped by ``stop_queries``
 # raises, instead, a short error in the form that regex recognises as an interruption, and the query stops quietly.
 # The batch is not committed either way: the next start replays it.
 _STOPPING: set[str] = set()  # names of the queries ``stop_queries`` is stopping

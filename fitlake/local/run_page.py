@@ -292,7 +292,7 @@ def _pipeline(number: int, row_name: str, summary: dict[str, Any]) -> str:
         cells = "".join(f"<td class='num'>{count}</td>" for count in counts)
         body.append(f"<tr><td><code>{_e(table)}</code></td>{cells}<td class='num'>{took}</td></tr>")
     header = "".join(f"<th class='num'>{name}</th>" for name in (*_WRITES, "quarantined"))
-    header = f"<tr><th>table</th>{header}<th class='num'>seconds (from the stage's start)</th></tr>"
+    header = f"<tr><th>table</th>{header}<th class='num'>seconds (from the flow's start)</th></tr>"
     layers = summary.get("layers")
     layers = ", ".join(map(str, layers)) if isinstance(layers, list) else str(layers or "")
     stopped = summary.get("stopped_by", "")

@@ -1,9 +1,9 @@
 """Run the pipeline: every flow of the chosen layers, in batch or continuous mode.
 
-Batch: flows run stage by stage with the availableNow trigger (stage N reads what stage N-1 wrote), and
-``run`` returns when all are done; a flow none of whose inputs changed since its last batch run is left
-unstarted (``seen``). Continuous: every flow starts at once on the processing-time trigger
-and runs until the timeout, an interrupt, or until something stops the queries; then all stop. A stopped
+Batch: flows run with the availableNow trigger, each starting once the flows writing its input tables are done
+(so it reads all they wrote), and ``run`` returns when all are done; a flow none of whose inputs changed since
+its last batch run is left unstarted (``seen``). Continuous: every flow starts at once on the processing-time
+trigger and runs until the timeout, an interrupt, or until something stops the queries; then all stop. A stopped
 batch is never half-applied: each write is an atomic Delta commit and every write is idempotent, so a
 restart resumes from the checkpoints and replays at most the interrupted batch.
 """
@@ -16,12 +16,13 @@ from datetime import datetime, timezone
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from fitlake.config import PipelineConfig
 from fitlake.contract import SOURCE_NAMES
 from fitlake.errors import ConfigError, FitlakeError, StorageFullError, storage_full, storage_full_message
 from fitlake.pipeline import bronze, checkpoints, gold, progress, seen, silver
-from fitlake.pipeline.flow import Flow
+from fitlake.pipeline.flow import Flow, waits_for
 from fitlake.pipeline.lock import run_lock
 from fitlake.streaming import (
     BATCH,
@@ -152,13 +153,13 @@ def _run_locked(
     flows = [flow for flow in FLOWS if flow.layer in layers]
     started = datetime.now(timezone.utc)
     commits = Commits(spark)
-    versions = {flow.name: commits.of(_table_for(config, flow.name))[0] for flow in flows}
+    versions = {flow.name: commits.of(flow.table(config))[0] for flow in flows}
     quarantines = {
         layer: commits.of(config.table(layer, "quarantine")) for layer in (BRONZE, SILVER) if layer in layers
     }
     summary = RunSummary(mode=mode, layers=layers, started=started.isoformat(timespec="seconds"))
     clock = time.monotonic()
-    tables = {name: (_table_for(config, name), version) for name, version in versions.items()}
+    tables = {flow.name: (flow.table(config), versions[flow.name]) for flow in flows}
     with progress.reporting(spark, tables) as reporter:
         if mode == BATCH:
             _run_batch(spark, config, flows, summary, commits, reporter)
@@ -166,8 +167,10 @@ def _run_locked(
             summary.stopped_by = _run_continuous(spark, config, flows, timeout_seconds, reporter)
     summary.seconds = time.monotonic() - clock
     summary.tables = {
-        name: _written_since(spark, config, name, version) if name not in summary.skipped else _NOTHING_WRITTEN
-        for name, version in versions.items()
+        flow.name: _written_since(spark, flow.table(config), versions[flow.name])
+        if flow.name not in summary.skipped
+        else _NOTHING_WRITTEN
+        for flow in flows
     }
     changed = [
         layer for layer, commit in quarantines.items() if Commits(spark).of(config.table(layer, "quarantine")) != commit
@@ -192,6 +195,10 @@ class Commits:
         self._known.pop(table, None)
 
 
+WAIT_SECONDS = 0.05  # how often a batch run looks for ended queries: each look is a call into the JVM per query
+Running = tuple[Flow, dict | None, StreamingQuery, float]  # a started flow, its inputs' state, its query, its start
+
+
 def _run_batch(
     spark: SparkSession,
     config: PipelineConfig,
@@ -200,34 +207,65 @@ def _run_batch(
     commits: Commits,
     reporter: progress.Reporter,
 ) -> None:
-    trigger = Trigger(BATCH)
-    for stage in sorted({flow.stage for flow in flows}):
-        clock = time.monotonic()
-        due = []
-        for flow in (flow for flow in flows if flow.stage == stage):
-            checkpoints.check(spark, config, flow, _table_for(config, flow.name))
-            inputs = seen.inputs_state(spark, config, flow, commits.of)
-            if seen.nothing_new(spark, config, flow, inputs):
-                summary.skipped.append(flow.name)
-            else:
-                due.append((flow, inputs))
-        skipped = [flow.name for flow in flows if flow.stage == stage and flow.name in summary.skipped]
-        print(progress.stage_line(stage, [flow.name for flow, _ in due], skipped))
-        queries = []
-        try:
-            # Started inside the try: a flow that refuses to start (a landing file it cannot read) stops the
-            # queries of the stage already started, rather than leaving them running.
-            for flow, inputs in due:
-                queries.append((flow, inputs, flow.start(spark, config, trigger)))
-            for flow, inputs, query in queries:
-                query.awaitTermination()
+    """Each flow starts once the flows writing its input tables are done (``waits_for``), so it reads all they
+    wrote in this run; flows that do not wait on each other run side by side. A flow with nothing new is left
+    unstarted, and counts as done. The first failure stops the queries still running, and no other flow starts."""
+    trigger, waits = Trigger(BATCH), waits_for(flows, config)
+    pending, done = list(flows), set()
+    running: list[Running] = []
+    try:
+        while pending or running:
+            ready = [flow for flow in pending if set(waits[flow.name]) <= done]
+            if ready:
+                pending = [flow for flow in pending if flow not in ready]
+                _start_ready(spark, config, ready, trigger, summary, commits, done, running)
+                continue  # a flow left unstarted is done at once: the flows waiting on it may be ready now
+            if not running:
+                raise FitlakeError(f"Flows waiting on each other in a cycle: {', '.join(f.name for f in pending)}.")
+            ended = [entry for entry in running if not entry[2].isActive]
+            if not ended:
+                time.sleep(WAIT_SECONDS)
+            for entry in ended:
+                flow, inputs, query, began = entry
+                running.remove(entry)
+                query.awaitTermination()  # raises the query's failure
                 reporter.settle(query)
-                summary.flow_seconds[flow.name] = time.monotonic() - clock
+                summary.flow_seconds[flow.name] = time.monotonic() - began
                 seen.remember(spark, config, flow, inputs)
-        finally:
-            stop_queries(query for _, _, query in queries)
-            for flow, _, _ in queries:
-                commits.forget(_table_for(config, flow.name))
+                commits.forget(flow.table(config))  # its readers, starting next, take its new commit
+                done.add(flow.name)
+    finally:
+        stop_queries(query for _, _, query, _ in running)
+        for flow, _, _, _ in running:
+            commits.forget(flow.table(config))
+
+
+def _start_ready(
+    spark: SparkSession,
+    config: PipelineConfig,
+    ready: list[Flow],
+    trigger: Trigger,
+    summary: RunSummary,
+    commits: Commits,
+    done: set[str],
+    running: list[Running],
+) -> None:
+    """Start those of ``ready`` that have something new, adding them to ``running`` one by one (a flow that
+    refuses to start, such as one with a landing file it cannot read, raises, and the caller stops those already
+    running); mark the others skipped and done."""
+    due = []
+    for flow in ready:
+        checkpoints.check(spark, config, flow, flow.table(config))
+        inputs = seen.inputs_state(spark, config, flow, commits.of)
+        if seen.nothing_new(spark, config, flow, inputs):
+            summary.skipped.append(flow.name)
+            done.add(flow.name)
+        else:
+            due.append((flow, inputs))
+    print(progress.start_line([flow.name for flow, _ in due], [flow.name for flow in ready if flow.name in done]))
+    for flow, inputs in due:
+        began = time.monotonic()
+        running.append((flow, inputs, flow.start(spark, config, trigger), began))
 
 
 def _run_continuous(
@@ -237,7 +275,7 @@ def _run_continuous(
     trigger = Trigger(CONTINUOUS, config.processing_time)
     following = Trigger(CONTINUOUS, follow_interval(config.processing_seconds))
     for flow in flows:
-        checkpoints.check(spark, config, flow, _table_for(config, flow.name))
+        checkpoints.check(spark, config, flow, flow.table(config))
     heartbeat = progress.Heartbeat(config.processing_seconds, reporter.lags, print)
     queries = []
     try:
@@ -262,17 +300,12 @@ def _run_continuous(
             reporter.settle(query)
 
 
-def _table_for(config: PipelineConfig, flow_name: str) -> str:
-    layer, name = flow_name.split(".")
-    return config.table(layer, name)
-
-
 _NOTHING_WRITTEN = progress.rows_written([])
 
 
-def _written_since(spark: SparkSession, config: PipelineConfig, flow_name: str, version: int) -> dict[str, int]:
+def _written_since(spark: SparkSession, table: str, version: int) -> dict[str, int]:
     """Rows inserted, updated and deleted by the commits after ``version`` (from the Delta log, no scan)."""
-    return progress.rows_written(commit_metrics_since(spark, _table_for(config, flow_name), version))
+    return progress.rows_written(commit_metrics_since(spark, table, version))
 
 
 def _quarantined_since(

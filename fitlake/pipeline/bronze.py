@@ -68,7 +68,7 @@ def _csv_flow(source: LandingSource) -> Flow:
         stream = read_landing(spark, folder, source.format, schema)
         return for_each_batch(stream, StreamTarget(table, checkpoint, trigger, f"{BRONZE}.{table_name}"), handle)
 
-    return Flow(f"{BRONZE}.{table_name}", stage=1, start=start, inputs=inputs, checkpoint=checkpoint_of)
+    return Flow(f"{BRONZE}.{table_name}", start=start, inputs=inputs, checkpoint=checkpoint_of)
 
 
 def _kafka_records(spark: SparkSession, config: PipelineConfig) -> DataFrame:
@@ -119,7 +119,7 @@ def _kafka_flow() -> Flow:
             _replay_pending_batch(spark, checkpoint, launch(Trigger(BATCH)))
         return launch(trigger)
 
-    return Flow(f"{BRONZE}.{table_name}", stage=1, start=start, inputs=inputs, checkpoint=checkpoint_of)
+    return Flow(f"{BRONZE}.{table_name}", start=start, inputs=inputs, checkpoint=checkpoint_of)
 
 
 def _check_landing(

@@ -1,10 +1,11 @@
-"""A flow: one streaming query that maintains one table, the stage it runs in during a batch run, and what it
-reads (so a batch run can tell that a flow has nothing new and leave its query unstarted)."""
+"""A flow: one streaming query that maintains one table, and what it reads. What it reads orders a batch run (a
+flow starts once the flows writing its input tables are done) and lets the run tell that a flow has nothing new
+and leave its query unstarted."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -19,7 +20,9 @@ Handler = Callable[[DataFrame, int], None]
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything a flow's stream reads new data from: landing folders (paths) and tables (full names)."""
+    """Everything a flow reads new data from: landing folders (paths) and tables (full names). ``tables`` names
+    every table of another flow that the flow reads, streamed or looked up in a batch: a batch run starts the
+    flow only after those flows are done (``waits_for``)."""
 
     folders: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
@@ -27,14 +30,13 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Flow:
-    """``name`` is the target (``layer.table``); in batch runs, stage N starts when stage N-1 is done.
+    """``name`` is the target (``layer.table``).
 
-    ``inputs`` names what the stream reads, or None when that cannot be listed (a Kafka topic): such a flow
+    ``inputs`` names what the flow reads, or None when that cannot be listed (a Kafka topic): such a flow
     always runs. ``checkpoint`` is the query's checkpoint folder.
     """
 
     name: str
-    stage: int
     start: Callable[[SparkSession, PipelineConfig, Trigger], StreamingQuery]
     inputs: Callable[[PipelineConfig], Inputs | None]
     checkpoint: Callable[[PipelineConfig], str]
@@ -42,6 +44,11 @@ class Flow:
     @property
     def layer(self) -> str:
         return self.name.split(".")[0]
+
+    def table(self, config: PipelineConfig) -> str:
+        """The full name of the table this flow maintains."""
+        layer, name = self.name.split(".")
+        return config.table(layer, name)
 
     def run_once(self, spark: SparkSession, config: PipelineConfig) -> StreamingQuery:
         """Start this flow alone on the batch trigger and wait for its end (raising its failure); the ended query."""
@@ -66,9 +73,20 @@ class Source:
         return tuple(config.table(layer, name) for layer, name in self.tables)
 
 
-def table_flow(
-    layer: str, name: str, stage: int, source: Source, handler: Callable[[PipelineConfig, str], Handler]
-) -> Flow:
+def waits_for(flows: Iterable[Flow], config: PipelineConfig) -> dict[str, tuple[str, ...]]:
+    """For each of ``flows``, the others among them whose tables it reads: in a batch run it starts once they are
+    done, so it reads everything they wrote in the run. A flow whose inputs are not among them (a layer run
+    alone) waits for none."""
+    flows = list(flows)
+    writer = {flow.table(config): flow.name for flow in flows}
+    waits = {}
+    for flow in flows:
+        tables = (flow.inputs(config) or Inputs()).tables
+        waits[flow.name] = tuple(writer[table] for table in tables if writer.get(table, flow.name) != flow.name)
+    return waits
+
+
+def table_flow(layer: str, name: str, source: Source, handler: Callable[[PipelineConfig, str], Handler]) -> Flow:
     """The flow maintaining ``layer.name`` from ``source``'s tables, ``handler(config, checkpoint)`` per batch."""
 
     def checkpoint_of(config: PipelineConfig) -> str:
@@ -83,7 +101,7 @@ def table_flow(
         stream = source.open(spark, *source.names(config))
         return for_each_batch(stream, target, handler(config, checkpoint))
 
-    return Flow(f"{layer}.{name}", stage=stage, start=start, inputs=inputs, checkpoint=checkpoint_of)
+    return Flow(f"{layer}.{name}", start=start, inputs=inputs, checkpoint=checkpoint_of)
 
 
 def batch_app_id(spark: SparkSession, checkpoint: str) -> str:

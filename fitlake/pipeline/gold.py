@@ -44,7 +44,6 @@ FLOWS = (
     table_flow(
         GOLD,
         "workout_bpm_summary",
-        5,
         Source(((SILVER, "workout_bpm"), (SILVER, "user_bins")), _summary_probes),
         _summary,
     ),

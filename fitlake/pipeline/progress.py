@@ -1,6 +1,6 @@
 """What a pipeline run shows while it works and when it is done.
 
-While it works: a line per stage as it starts, a line per micro-batch as it ends (flow, batch, rows read, rows
+While it works: a line as flows start, a line per micro-batch as it ends (flow, batch, rows read, rows
 written, seconds) and, in continuous mode, a heartbeat per trigger interval with each flow's lag. When done:
 the summary as one aligned table. Lines are printed: locally the notebook runtime shows them on the console;
 on Databricks the micro-batch lines (printed from Spark's listener thread) go to the driver log and the rest
@@ -49,9 +49,9 @@ def rows_written(metrics: Iterable[dict[str, str]]) -> dict[str, int]:
     return totals
 
 
-def stage_line(stage: int, due: list[str], skipped: list[str]) -> str:
-    """``stage 2: 4 flows (silver.users, ...), 1 skipped (nothing new: silver.gym_logs)``."""
-    line = f"stage {stage}: {len(due)} flow{'' if len(due) == 1 else 's'}"
+def start_line(due: list[str], skipped: list[str]) -> str:
+    """Flows whose inputs are done: ``start 4 flows (silver.users, ...), 1 skipped (nothing new: silver.gym_logs)``."""
+    line = f"start {len(due)} flow{'' if len(due) == 1 else 's'}"
     if due:
         line += f" ({', '.join(due)})"
     if skipped:
@@ -116,7 +116,7 @@ def summary_table(summary: dict) -> str:
     """A run summary (``RunSummary.as_dict()``) as an aligned table: one row per table, then the totals.
 
     Quarantined rows are counted against the flow that quarantined them (named like its table); seconds is
-    the flow's time from its stage's start, ``skipped`` when it had nothing new, blank in continuous runs.
+    the flow's time from its query's start, ``skipped`` when it had nothing new, blank in continuous runs.
     """
     tables, quarantined = summary["tables"], summary["quarantined"]
     names = [*tables, *(name for name in quarantined if name not in tables)]
@@ -226,7 +226,7 @@ def reporting(
     """Micro-batch lines for the flows of ``tables`` (see ``RunProgress``) while the block runs.
 
     Spark Connect sessions (no JVM gateway here) run listeners on the server, where this process's printing
-    and state do not reach: there a run shows its stage lines and summary only.
+    and state do not reach: there a run shows its start lines and summary only.
     """
     if getattr(spark, "_jvm", None) is None:
         yield NoProgress()

@@ -198,27 +198,25 @@ def _user_bins(config: PipelineConfig, _checkpoint: str) -> Handler:
     return handle
 
 
-def _flow(name: str, stage: int, source: Source, handler: HandlerFactory) -> Flow:
-    return table_flow(SILVER, name, stage, source, handler)
+def _flow(name: str, source: Source, handler: HandlerFactory) -> Flow:
+    return table_flow(SILVER, name, source, handler)
 
 
 FLOWS = (
-    _flow("users", 2, _bronze(REGISTERED_USERS.bronze_table), _users),
-    _flow("gym_logs", 2, _bronze(GYM_LOGINS.bronze_table), _gym_logs),
-    _flow("user_profile", 2, _bronze(KAFKA_MULTIPLEX.bronze_table, USER_INFO), _user_profile),
+    _flow("users", _bronze(REGISTERED_USERS.bronze_table), _users),
+    _flow("gym_logs", _bronze(GYM_LOGINS.bronze_table), _gym_logs),
+    _flow("user_profile", _bronze(KAFKA_MULTIPLEX.bronze_table, USER_INFO), _user_profile),
     _flow(
         "heart_rate",
-        2,
         _bronze(KAFKA_MULTIPLEX.bronze_table, BPM),
         _events("heart_rate", silver.parse_bpm, silver.heart_rate, MergeSpec(("device_id", "time"), prune_by="time")),
     ),
     _flow(
         "workouts",
-        2,
         _bronze(KAFKA_MULTIPLEX.bronze_table, WORKOUT),
         _events("workouts", silver.parse_workout, silver.workouts, MergeSpec(("user_id", "time"), prune_by="time")),
     ),
-    _flow("completed_workouts", 3, _changes("workouts", ("insert",)), _completed_workouts),
-    _flow("user_bins", 3, _changes("user_profile", ("insert", "update_postimage", "delete")), _user_bins),
-    _flow("workout_bpm", 4, WORKOUT_PROBES, _workout_bpm),
+    _flow("completed_workouts", _changes("workouts", ("insert",)), _completed_workouts),
+    _flow("user_bins", _changes("user_profile", ("insert", "update_postimage", "delete")), _user_bins),
+    _flow("workout_bpm", WORKOUT_PROBES, _workout_bpm),
 )

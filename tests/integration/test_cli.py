@@ -12,8 +12,11 @@ import pytest
 from nbhelpers import write_notebook
 from waiting import HANG_GUARD_SECONDS
 
+from fitlake import pipeline
+from fitlake.config import load_config
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root
 from fitlake.local.run_page import RunPage
+from fitlake.pipeline.flow import waits_for
 from fitlake.tables import setup_objects
 
 pytestmark = pytest.mark.integration
@@ -99,7 +102,21 @@ def test_generate_writes_sets_and_manifests(tmp_path):
     assert json.loads((tmp_path / "sets" / "manifest_set2.json").read_text())["spec"]["users"] == 14
 
 
-def test_produce_lands_a_set_then_run_shows_progress_and_one_summary_table(tmp_path):
+def _started_after_their_inputs(lines: list[str], waits: dict[str, tuple[str, ...]]) -> None:
+    """Each flow is started once, on a ``start`` line after the batch lines of every flow it waits for."""
+    started = {
+        name: index
+        for index, line in enumerate(lines)
+        if line.startswith("start ") and "(" in line
+        for name in line.split("(", 1)[1].split(")")[0].split(", ")
+    }
+    assert sorted(started) == sorted(waits), lines
+    ended = {line.split()[0]: index for index, line in enumerate(lines) if line.split()[1:2] == ["batch"]}
+    for flow, inputs in waits.items():
+        assert all(ended[name] < started[flow] for name in inputs), (flow, inputs, lines)
+
+
+def test_produce_lands_a_set_then_run_shows_progress_and_one_summary_table(spark, tmp_path):
     result = fitlake("produce", "--set", "1", "--data-root", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     landing = LocalLayout(tmp_path, "dev").landing
@@ -117,7 +134,7 @@ def test_produce_lands_a_set_then_run_shows_progress_and_one_summary_table(tmp_p
     lines = run.stdout.splitlines()
     assert f"0 of {len(setup_objects())} schemas, tables and views present, {len(setup_objects())} created" in console
     assert "CREATE TABLE" not in console
-    assert [line.split(":")[0] for line in lines if line.startswith("stage ")] == [f"stage {n}" for n in range(1, 6)]
+    _started_after_their_inputs(lines, waits_for(pipeline.FLOWS, load_config(spark, "dev")))
     assert any(line.split()[:2] == ["gold.workout_bpm_summary", "batch"] for line in lines)
     headers = [
         line for line in lines if line.split() == ["table", "inserted", "updated", "deleted", "quarantined", "seconds"]

@@ -110,8 +110,8 @@ def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_pat
     assert {flow: sum(rows) for flow, rows in batches.items()} == {
         flow: sum(summary.tables[flow].values()) for flow in batches
     }
-    assert f"stage 1: 1 flow ({BRONZE}.gym_logins_bz), 2 skipped (nothing new: " in printed
-    assert "stage 5: 0 flows, 1 skipped" in printed
+    assert f"start 1 flow ({BRONZE}.gym_logins_bz), 2 skipped (nothing new: " in printed
+    assert f"start 0 flows, 1 skipped (nothing new: {GOLD}.workout_bpm_summary)" in printed
     # The rest of set 2 (a copy of gym_logins again would be a rewritten file: its flow would rightly run).
     land(config, "set2", sources=tuple(source for source in SOURCE_NAMES if source != GYM_LOGINS.name))
     ran = _ran(pipeline.run(spark, config))

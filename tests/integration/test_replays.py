@@ -69,14 +69,14 @@ def _crash_then_replay(spark, config, flow: Flow, monkeypatch: pytest.MonkeyPatc
 
 def test_a_batch_crashed_after_its_writes_is_replayed_at_every_flow_and_changes_nothing(spark, tmp_path, monkeypatch):
     """Set 1 processed and set 2 landed, so every flow has a batch ahead of it that meets rows its tables
-    already hold. Flow by flow in stage order (each then reads all of set 2 from the flows before it): crash
-    its batch after its writes, start it again, check the replay. Then a batch run finds nothing left, and
-    every silver and gold table holds exactly the rows the generator expects."""
+    already hold. Flow by flow in the order of ``pipeline.FLOWS``, each after the flows it reads (so it reads all
+    of set 2 from them): crash its batch after its writes, start it again, check the replay. Then a batch run
+    finds nothing left, and every silver and gold table holds exactly the rows the generator expects."""
     config = fresh_lake(spark, tmp_path, SETS[0])
     land(config, SETS[0])
     pipeline.run(spark, config)
     land(config, SETS[1])
-    for flow in sorted(pipeline.FLOWS, key=lambda flow: flow.stage):
+    for flow in pipeline.FLOWS:  # listed after the flows they read (tests/unit/test_flow_order.py)
         _crash_then_replay(spark, config, flow, monkeypatch)
     summary = pipeline.run(spark, config)
     assert all(written == {"inserted": 0, "updated": 0, "deleted": 0} for written in summary.tables.values())

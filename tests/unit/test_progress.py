@@ -17,7 +17,7 @@ from fitlake.pipeline.progress import (
     heartbeat_line,
     rows_written,
     source_lag,
-    stage_line,
+    start_line,
     summary_table,
 )
 from fitlake.tables import SetupResult, all_ddl, setup_objects
@@ -75,12 +75,12 @@ def test_a_batch_line_names_flow_batch_rows_read_rows_written_and_seconds():
     assert batch_line("gold.workout_bpm_summary", 0, 5, None, 0.1).split()[6] == "?"  # not known without a job
 
 
-def test_a_stage_line_names_the_flows_that_start_and_those_skipped():
-    assert stage_line(2, ["silver.users", "silver.gym_logs"], ["silver.heart_rate"]) == (
-        "stage 2: 2 flows (silver.users, silver.gym_logs), 1 skipped (nothing new: silver.heart_rate)"
+def test_a_start_line_names_the_flows_that_start_and_those_skipped():
+    assert start_line(["silver.users", "silver.gym_logs"], ["silver.heart_rate"]) == (
+        "start 2 flows (silver.users, silver.gym_logs), 1 skipped (nothing new: silver.heart_rate)"
     )
-    assert stage_line(5, ["gold.workout_bpm_summary"], []) == "stage 5: 1 flow (gold.workout_bpm_summary)"
-    assert stage_line(3, [], ["silver.user_bins"]) == "stage 3: 0 flows, 1 skipped (nothing new: silver.user_bins)"
+    assert start_line(["gold.workout_bpm_summary"], []) == "start 1 flow (gold.workout_bpm_summary)"
+    assert start_line([], ["silver.user_bins"]) == "start 0 flows, 1 skipped (nothing new: silver.user_bins)"
 
 
 @pytest.mark.parametrize(
