@@ -150,10 +150,16 @@ def prepare(lake: Lake, size: str, work: Path, log: Path) -> dict[str, int]:
     """Land the history (saved), run it, land the increment (saved); the Kafka lines of each."""
     history, increment = SIZES[size]
     landing = LocalLayout(lake.root, ENVIRONMENT.default).landing
-    lines = {"history": land(history, 1, work, landing, "history")}
+    history_lines = land(history, 1, work, landing, "history")
     lake.save("history-landed")
+    return {"history": history_lines, "increment": run_then_land_increment(lake, increment, work, landing, log)}
+
+
+def run_then_land_increment(lake: Lake, increment: SampleSpec | None, work: Path, landing: Path, log: Path) -> int:
+    """Run the lake's landed history (not timed), then land the increment and save the lake: every timed run
+    starts from that copy. Returns the increment's Kafka lines."""
     lake.run(*FITLAKE, "run", "--age-as-of", shipped_age_as_of(), log=log)
-    lines["increment"] = land(increment, 2, work, landing, "increment")
+    lines = land(increment, 2, work, landing, "increment")
     lake.save("increment-landed")
     return lines
 
@@ -173,9 +179,7 @@ def prepare_deep(lake: Lake, size: str, deep: int, work: Path, log: Path) -> int
         start -= timedelta(days=world.days + 4)
         spec = replace(world, seed=1000 + number, start_date=start.isoformat())
         lines += land(spec, 1, work, landing, f"deep{number}")
-    lake.run(*FITLAKE, "run", "--age-as-of", shipped_age_as_of(), log=log)
-    land(increment, 2, work, landing, "increment")
-    lake.save("increment-landed")
+    run_then_land_increment(lake, increment, work, landing, log)
     return lines
 
 

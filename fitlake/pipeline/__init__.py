@@ -21,12 +21,11 @@ from pyspark.sql.streaming import StreamingQuery
 from fitlake.config import PipelineConfig
 from fitlake.contract import SOURCE_NAMES
 from fitlake.errors import ConfigError, FitlakeError, StorageFullError, storage_full, storage_full_message
+from fitlake.parameters import BATCH, CONTINUOUS
 from fitlake.pipeline import bronze, checkpoints, gold, progress, seen, silver
 from fitlake.pipeline.flow import Flow, waits_for
 from fitlake.pipeline.lock import run_lock
 from fitlake.streaming import (
-    BATCH,
-    CONTINUOUS,
     Trigger,
     commit_metrics_since,
     follow_interval,
@@ -255,7 +254,7 @@ def _start_ready(
     running); mark the others skipped and done."""
     due = []
     for flow in ready:
-        checkpoints.check(spark, config, flow, flow.table(config))
+        checkpoints.check(spark, config, flow)
         inputs = seen.inputs_state(spark, config, flow, commits.of)
         if seen.nothing_new(spark, config, flow, inputs):
             summary.skipped.append(flow.name)
@@ -275,7 +274,7 @@ def _run_continuous(
     trigger = Trigger(CONTINUOUS, config.processing_time)
     following = Trigger(CONTINUOUS, follow_interval(config.processing_seconds))
     for flow in flows:
-        checkpoints.check(spark, config, flow, flow.table(config))
+        checkpoints.check(spark, config, flow)
     heartbeat = progress.Heartbeat(config.processing_seconds, reporter.lags, print)
     queries = []
     try:

@@ -20,9 +20,9 @@ from fitlake.config import PipelineConfig
 from fitlake.contract import GYM_LOGINS, KAFKA_MULTIPLEX, MAX_LINE_BYTES, REGISTERED_USERS, LandingSource
 from fitlake.errors import LandingError
 from fitlake.kafka import settings as kafka_settings
+from fitlake.parameters import BATCH
 from fitlake.pipeline.flow import Flow, Inputs, batch_app_id
 from fitlake.streaming import (
-    BATCH,
     StreamTarget,
     Trigger,
     append_once,

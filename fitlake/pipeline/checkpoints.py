@@ -42,9 +42,9 @@ class CheckpointError(FitlakeError):
     """A flow's checkpoint is missing or damaged; the message names the flow and the command that rebuilds it."""
 
 
-def check(spark: SparkSession, config: PipelineConfig, flow: Flow, table: str) -> None:
-    """Refuse to start ``flow`` (which writes ``table``) on a lost or damaged checkpoint."""
-    checkpoint = flow.checkpoint(config)
+def check(spark: SparkSession, config: PipelineConfig, flow: Flow) -> None:
+    """Refuse to start ``flow`` on a lost or damaged checkpoint."""
+    checkpoint, table = flow.checkpoint(config), flow.table(config)
     if checkpoint_state(spark, checkpoint) is None:
         version = latest_commit(spark, table)[0]
         if version > 0:
