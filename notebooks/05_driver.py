@@ -6,14 +6,14 @@
 # MAGIC (the `layers` widget chooses which).
 # MAGIC
 # MAGIC - **batch**: runs the layer notebooks `02_bronze`, `03_silver` and `04_gold` as child notebooks, one after
-# MAGIC   another; each runs its streams with the availableNow trigger, stage by stage, and returns its layer's
-# MAGIC   summary. The driver holds the environment's run lock throughout and hands each child its token, so no
+# MAGIC   another; each runs its streams with the availableNow trigger, each starting once the flows writing
+# MAGIC   the tables it reads are done, and returns its layer's summary. The driver holds the environment's run lock throughout and hands each child its token, so no
 # MAGIC   other run starts between two layers. A failing layer fails the driver; later layers do not run.
 # MAGIC - **continuous**: every stream of every layer runs here, on the `processing_time` trigger until
 # MAGIC   `run_timeout_seconds` passes (0 = until interrupted), then all stop cleanly; a restart resumes from the
 # MAGIC   checkpoints.
 # MAGIC
-# MAGIC While it runs it prints a line per stage and per micro-batch (continuous: a heartbeat with each flow's
+# MAGIC While it runs it prints a line as flows start and one per micro-batch (continuous: a heartbeat with each flow's
 # MAGIC lag); at the end a table of rows inserted/updated/deleted/quarantined and seconds per table. Exits with
 # MAGIC the same summary as JSON (rows written per table, rows quarantined per source, durations), the layers'
 # MAGIC summaries combined.
