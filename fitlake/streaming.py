@@ -527,7 +527,7 @@ def latest_commit(spark: SparkSession, table: str) -> tuple[int, str]:
 
 
 def commit_metrics_since(spark: SparkSession, table: str, version: int) -> list[dict[str, str]]:
-    """The operation metrics of ``table``'s commits after ``version``, newest first.
+    """The operation metrics of ``table``'s commits after ``version``.
 
     Only those commits are read (from their log files where the JVM is at hand): reading the whole history
     would make every run's summary cost more as the table's history grows.
@@ -539,17 +539,30 @@ def commit_metrics_since(spark: SparkSession, table: str, version: int) -> list[
 def logged_commit_metrics(spark: SparkSession, table: str, version: int) -> list[dict[str, str]] | None:
     """``commit_metrics_since`` read from the Delta log's files, which costs no Spark job; None where the log
     cannot be read that way (no JVM gateway, Databricks), so a caller that must not start a job can do without."""
+    log_path = delta_log_path(spark, table)
+    return None if log_path is None else commit_metrics_after(spark, log_path, version)
+
+
+def delta_log_path(spark: SparkSession, table: str) -> str | None:
+    """Where ``table``'s Delta log lies (a catalog lookup and a log listing); None as for ``_delta_log``."""
     log = _delta_log(spark, table)
-    if log is None:
-        return None
-    newest, root = log.unsafeVolatileSnapshot().version(), log.logPath().toString()
-    metrics = []
-    for commit in range(newest, version, -1):
-        for line in read_small_file(spark, f"{root}/{commit:020d}.json").splitlines():
+    return None if log is None else log.logPath().toString()
+
+
+def commit_metrics_after(spark: SparkSession, log_path: str, version: int) -> list[dict[str, str]]:
+    """The operation metrics of the commits after ``version`` in the Delta log at ``log_path`` (``delta_log_path``),
+    oldest first: each commit's file is read in turn until the next is missing, so no catalog lookup and no
+    listing (a listener asks after every micro-batch, on the thread that delivers every query's events)."""
+    metrics, commit = [], version + 1
+    while True:
+        found = _hadoop_fs(spark, f"{log_path}/{commit:020d}.json")
+        if found is None or not found[0].exists(found[1]):
+            return metrics
+        for line in read_small_file(spark, f"{log_path}/{commit:020d}.json").splitlines():
             info = json.loads(line).get("commitInfo") if line.strip() else None
             if info is not None:
                 metrics.append(info.get("operationMetrics") or {})
-    return metrics
+        commit += 1
 
 
 def _history_metrics_since(spark: SparkSession, table: str, version: int) -> list[dict[str, str]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -194,8 +195,14 @@ class Commits:
         self._known.pop(table, None)
 
 
-WAIT_SECONDS = 0.05  # how often a batch run looks for ended queries: each look is a call into the JVM per query
-Running = tuple[Flow, dict | None, StreamingQuery, float]  # a started flow, its inputs' state, its query, its start
+class Running(NamedTuple):
+    """A started flow: its inputs' state when it started, its query (and that query run's id, asked once), its start."""
+
+    flow: Flow
+    inputs: dict | None
+    query: StreamingQuery
+    run_id: str
+    began: float
 
 
 def _run_batch(
@@ -221,22 +228,27 @@ def _run_batch(
                 continue  # a flow left unstarted is done at once: the flows waiting on it may be ready now
             if not running:
                 raise FitlakeError(f"Flows waiting on each other in a cycle: {', '.join(f.name for f in pending)}.")
-            ended = [entry for entry in running if not entry[2].isActive]
-            if not ended:
-                time.sleep(WAIT_SECONDS)
-            for entry in ended:
-                flow, inputs, query, began = entry
+            for entry in _ended(running, reporter):
                 running.remove(entry)
-                query.awaitTermination()  # raises the query's failure
-                reporter.settle(query)
-                summary.flow_seconds[flow.name] = time.monotonic() - began
-                seen.remember(spark, config, flow, inputs)
-                commits.forget(flow.table(config))  # its readers, starting next, take its new commit
-                done.add(flow.name)
+                entry.query.awaitTermination()  # raises the query's failure
+                reporter.settle(entry.run_id)
+                summary.flow_seconds[entry.flow.name] = time.monotonic() - entry.began
+                seen.remember(spark, config, entry.flow, entry.inputs)
+                commits.forget(entry.flow.table(config))  # its readers, starting next, take its new commit
+                done.add(entry.flow.name)
     finally:
-        stop_queries(query for _, _, query, _ in running)
-        for flow, _, _, _ in running:
-            commits.forget(flow.table(config))
+        stop_queries(entry.query for entry in running)
+        for entry in running:
+            commits.forget(entry.flow.table(config))
+
+
+def _ended(running: list[Running], reporter: progress.Reporter) -> list[Running]:
+    """The running flows whose queries have ended, as soon as Spark's listener tells so (no call into the JVM per
+    look); where it tells nothing within its wait (no listener, or an event lost), each query is asked."""
+    told = reporter.wait_for_end({entry.run_id for entry in running})
+    if told:
+        return [entry for entry in running if entry.run_id in told]
+    return [entry for entry in running if not entry.query.isActive]
 
 
 def _start_ready(
@@ -264,7 +276,8 @@ def _start_ready(
     print(progress.start_line([flow.name for flow, _ in due], [flow.name for flow in ready if flow.name in done]))
     for flow, inputs in due:
         began = time.monotonic()
-        running.append((flow, inputs, flow.start(spark, config, trigger), began))
+        query = flow.start(spark, config, trigger)
+        running.append(Running(flow, inputs, query, query.runId, began))
 
 
 def _run_continuous(
@@ -296,7 +309,7 @@ def _run_continuous(
     finally:
         stop_queries(queries)
         for query in queries:
-            reporter.settle(query)
+            reporter.settle(query.runId)
 
 
 _NOTHING_WRITTEN = progress.rows_written([])

@@ -20,19 +20,25 @@ from contextlib import contextmanager
 
 from py4j.protocol import Py4JError
 from pyspark.sql import SparkSession
-from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
+from pyspark.sql.streaming import StreamingQueryListener
 from pyspark.sql.streaming.listener import (
+    JStreamingQueryListener,
     QueryIdleEvent,
     QueryProgressEvent,
     QueryStartedEvent,
     QueryTerminatedEvent,
 )
 
-from fitlake.streaming import logged_commit_metrics
+from fitlake.streaming import commit_metrics_after, delta_log_path
 
 # How long to wait for a finished query's last progress events: Spark delivers them to listeners on its own
 # thread, a little after the query ends. Only a lost event makes the wait this long.
 SETTLE_SECONDS = 10.0
+# How long a batch run waits for a query's end to be told before it asks the queries themselves: with a listener,
+# only a lost event leaves it to ask (once per wait); without one (Spark Connect), asking is all it can do.
+TOLD_WAIT_SECONDS = 1.0
+UNTOLD_WAIT_SECONDS = 0.05
+OFFSETS = ("startOffset", "endOffset", "latestOffset")
 LAG_MEANS = "lag = offsets not yet read: Kafka records, Delta table versions, file-source batches"
 SUMMARY_COLUMNS = ("table", "inserted", "updated", "deleted", "quarantined", "seconds")
 
@@ -140,6 +146,29 @@ def summary_table(summary: dict) -> str:
     return "\n".join([title, line(list(SUMMARY_COLUMNS)), rule, *map(line, rows[:-1]), rule, line(rows[-1])])
 
 
+def progress_event(progress_json: str) -> QueryProgressEvent:
+    """A progress event from its JSON (``StreamingQueryProgress.json()``), read in one call into the JVM.
+
+    pyspark's own conversion walks the Java object field by field, each map entry a call into the JVM and each
+    map's end a Java exception turned into a Python one: about half a second per event on 2 busy cores. Events
+    are delivered one after another on one thread, so a query's end waited behind the progress of the others.
+    In the JSON a source's offsets are JSON values; they are kept as JSON text, as the Java object gives them.
+    """
+    progress = json.loads(progress_json)
+    for source in progress.get("sources", []):
+        for key in OFFSETS:
+            if source.get(key) is not None and not isinstance(source[key], str):
+                source[key] = json.dumps(source[key], separators=(",", ":"))
+    return QueryProgressEvent.fromJson({"progress": progress})
+
+
+class _ProgressFromJson(JStreamingQueryListener):
+    """What Spark calls (through Py4J) for a Python listener, with progress events read from their JSON."""
+
+    def onQueryProgress(self, jevent) -> None:  # noqa: ANN001, N802 - a Java QueryProgressEvent; Spark's API
+        self.pylistener.onQueryProgress(progress_event(jevent.progress().json()))
+
+
 class RunProgress(StreamingQueryListener):
     """Prints a line per micro-batch of the run's flows and keeps each flow's latest source lags.
 
@@ -156,7 +185,14 @@ class RunProgress(StreamingQueryListener):
         self._lags: dict[str, int | None] = dict.fromkeys(tables)
         self._ended: set[str] = set()
         self._flows: dict[str, str] = {}  # query id -> flow: an idle event names no query
+        self._logs: dict[str, str | None] = {}  # flow -> its table's Delta log, looked up at its first batch
         self._changed = threading.Condition()
+
+    @property
+    def _jlistener(self):  # noqa: ANN202 - the Java wrapper pyspark's addListener registers
+        if not hasattr(self, "_jlistenerobj"):
+            self._jlistenerobj = self._spark._jvm.PythonStreamingQueryListenerWrapper(_ProgressFromJson(self))
+        return self._jlistenerobj
 
     def onQueryStarted(self, event: QueryStartedEvent) -> None:  # noqa: N802 - Spark's listener API
         self._flows[str(event.id)] = event.name
@@ -181,23 +217,32 @@ class RunProgress(StreamingQueryListener):
 
     def onQueryTerminated(self, event: QueryTerminatedEvent) -> None:  # noqa: N802 - Spark's listener API
         with self._changed:
-            self._ended.add(str(event.id))
+            self._ended.add(str(event.runId))  # a run, not the query: a query may be started twice in a run
             self._changed.notify_all()
 
     def lags(self) -> dict[str, int | None]:
         """Each flow's lag at its latest batch (None before its first)."""
         return dict(self._lags)
 
-    def settle(self, query: StreamingQuery) -> None:
-        """Wait until the ended ``query``'s last batch line is printed, so lines keep the order of events."""
-        query_id = query.id  # asked once: a call into the JVM
+    def settle(self, run_id: str) -> None:
+        """Wait until the ended query run's last batch line is printed, so lines keep the order of events."""
         with self._changed:
-            self._changed.wait_for(lambda: query_id in self._ended, timeout=SETTLE_SECONDS)
+            self._changed.wait_for(lambda: run_id in self._ended, timeout=SETTLE_SECONDS)
+
+    def wait_for_end(self, run_ids: set[str]) -> set[str]:
+        """Those of the query runs ``run_ids`` whose end Spark has told, waiting up to ``TOLD_WAIT_SECONDS`` for
+        one; told after the run's last progress event, so its batch line is printed by then."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._ended.isdisjoint(run_ids), timeout=TOLD_WAIT_SECONDS)
+            return self._ended & run_ids
 
     def _written(self, flow: str) -> int | None:
         """Rows the flow's table got in the commits since the last look; None where that needs a Spark job."""
         try:
-            metrics = logged_commit_metrics(self._spark, self._tables[flow], self._versions[flow])
+            if flow not in self._logs:
+                self._logs[flow] = delta_log_path(self._spark, self._tables[flow])
+            log_path = self._logs[flow]
+            metrics = None if log_path is None else commit_metrics_after(self._spark, log_path, self._versions[flow])
         except Py4JError:
             return None  # the table went away mid-run: its line just lacks the count
         if metrics is None:
@@ -212,8 +257,13 @@ class NoProgress:
     def lags(self) -> dict[str, int | None]:
         return {}
 
-    def settle(self, query: StreamingQuery) -> None:
+    def settle(self, run_id: str) -> None:
         pass
+
+    def wait_for_end(self, run_ids: set[str]) -> set[str]:
+        """Nothing is told here: wait a little, and the caller asks the queries."""
+        time.sleep(UNTOLD_WAIT_SECONDS)
+        return set()
 
 
 Reporter = RunProgress | NoProgress

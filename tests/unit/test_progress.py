@@ -11,16 +11,21 @@ from fitlake.config import load_config
 from fitlake.pipeline import RunSummary
 from fitlake.pipeline.progress import (
     LAG_MEANS,
+    OFFSETS,
     SUMMARY_COLUMNS,
     Heartbeat,
     batch_line,
     heartbeat_line,
+    progress_event,
+    reporting,
     rows_written,
     source_lag,
     start_line,
     summary_table,
 )
 from fitlake.tables import SetupResult, all_ddl, setup_objects
+
+HANG_GUARD_WAITS = 300  # waits of TOLD_WAIT_SECONDS for a one-batch query over three rows: only a hang takes this long
 
 
 def _summary(**overrides: object) -> dict:
@@ -155,3 +160,56 @@ def test_the_setup_says_in_one_line_how_many_objects_were_present_and_created(sp
     assert "CREATE" not in current + fresh
     everything = SetupResult(statements, applied=True, created=tuple(setup_objects())).describe("main")
     assert everything == f"0 of {n} schemas, tables and views present, {n} created (catalog main)"
+
+
+def test_a_query_runs_end_is_told_after_its_batch_line_and_its_progress_reads_the_same_from_json(spark, tmp_path):
+    """A real availableNow query from one Delta table into another: the listener prints its batch line, then
+    tells its run's end (what a batch run waits on instead of asking each query); the progress read from its JSON
+    (what the listener reads, in one call into the JVM) says what pyspark's field-by-field reading says."""
+    from pyspark.sql.streaming.listener import StreamingQueryProgress
+
+    source, target, name = "default.progress_source", "default.progress_target", "progress_test"
+    for table in (source, target):
+        spark.sql(f"DROP TABLE IF EXISTS {table}")
+    spark.range(3).write.format("delta").saveAsTable(source)
+    spark.range(0).write.format("delta").saveAsTable(target)
+    lines: list[str] = []
+    with reporting(spark, {name: (target, 0)}, lines.append) as reporter:
+        query = (
+            spark.readStream.table(source)
+            .writeStream.foreachBatch(lambda batch, _: batch.write.format("delta").mode("append").saveAsTable(target))
+            .option("checkpointLocation", str(tmp_path / "checkpoint"))
+            .trigger(availableNow=True)
+            .queryName(name)
+            .start()
+        )
+        told: set[str] = set()
+        for _ in range(HANG_GUARD_WAITS):
+            told = reporter.wait_for_end({query.runId, "another run"})
+            if told:
+                break
+        assert told == {query.runId}, f"the query's end was not told; its state: {query.status}"
+        assert not query.isActive
+        assert lines == [batch_line(name, 0, 3, 3, _seconds(lines[0]), len(name))]
+
+    java = query._jsq.lastProgress()
+    ours, pysparks = progress_event(java.json()).progress, StreamingQueryProgress.fromJObject(java)
+    for field in ("id", "runId", "name", "batchId", "numInputRows", "durationMs"):
+        assert getattr(ours, field) == getattr(pysparks, field), field
+    assert len(ours.sources) == len(pysparks.sources) == 1
+    for key in OFFSETS:  # JSON text either way (the first batch's start: no offset), so a lag reads the same
+        assert _parsed(getattr(ours.sources[0], key)) == _parsed(getattr(pysparks.sources[0], key)), key
+    assert json.loads(ours.sources[0].endOffset)["reservoirVersion"] == 1
+    for table in (source, target):
+        spark.sql(f"DROP TABLE {table}")
+
+
+def _seconds(line: str) -> float:
+    return float(line.split()[-2])
+
+
+def _parsed(offset: str) -> object:
+    try:
+        return json.loads(offset)
+    except ValueError:
+        return offset
