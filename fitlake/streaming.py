@@ -496,6 +496,13 @@ def hadoop_file_ops(spark: SparkSession, path: str) -> HadoopFile | None:
     return None if found is None else HadoopFile(spark, *found)
 
 
+# Each table's Delta log, by table name, once looked up: a lookup through the catalog costs ~65 ms even in a warm
+# session (the local metastore), and a run asks after each table several times (each flow's start and end, each
+# batch's line, the summary). A managed table's location follows from its name, so it never moves; a table dropped
+# since is looked up again (its log is then empty, or gone).
+_LOG_PATHS: dict[str, str] = {}
+
+
 def _delta_log(spark: SparkSession, table: str):  # noqa: ANN202 - Delta's DeltaLog JVM object, or None
     """Delta's log of ``table`` through the JVM gateway, brought up to date; None without a gateway, or where
     the Delta runtime does not offer it (Databricks names its classes differently): callers then ask
@@ -503,11 +510,21 @@ def _delta_log(spark: SparkSession, table: str):  # noqa: ANN202 - Delta's Delta
     jvm = getattr(spark, "_jvm", None)
     if jvm is None or platform.on_databricks():
         return None
+    none = jvm.scala.Option.empty()
     try:
+        known = _LOG_PATHS.get(table)
+        if known is not None:
+            log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
+                spark._jsparkSession, jvm.org.apache.hadoop.fs.Path(known)
+            )
+            log.update(False, none, none)
+            if log.unsafeVolatileSnapshot().version() >= 0:
+                return log
         log = jvm.io.delta.tables.DeltaTable.forName(spark._jsparkSession, table).deltaLog()
-        log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+        log.update(False, none, none)
     except Py4JError:
         return None
+    _LOG_PATHS[table] = log.dataPath().toString()
     return log
 
 
@@ -553,15 +570,47 @@ def commit_metrics_after(spark: SparkSession, log_path: str, version: int) -> li
     """The operation metrics of the commits after ``version`` in the Delta log at ``log_path`` (``delta_log_path``),
     oldest first: each commit's file is read in turn until the next is missing, so no catalog lookup and no
     listing (a listener asks after every micro-batch, on the thread that delivers every query's events)."""
-    metrics, commit = [], version + 1
+    return [
+        action["commitInfo"].get("operationMetrics") or {}
+        for actions in _commits_after(spark, log_path, version)
+        for action in actions
+        if action.get("commitInfo") is not None
+    ]
+
+
+def rows_added_by(spark: SparkSession, table: str, version: int, column: str) -> dict[str, int] | None:
+    """Rows the commits after ``version`` added to ``table``, by value of ``column``, from the added files'
+    statistics (their row count, and the column's least and greatest value): no Spark job. None where they do not
+    tell (a file without statistics, or with several values of ``column``; a commit that removes rows), or where
+    the log cannot be read directly (no JVM gateway, Databricks): the caller then counts with a query."""
+    log_path = delta_log_path(spark, table)
+    if log_path is None:
+        return None
+    counts: dict[str, int] = {}
+    for actions in _commits_after(spark, log_path, version):
+        for action in actions:
+            if action.get("remove", {}).get("dataChange"):
+                return None
+            added = action.get("add")
+            if not added or not added.get("dataChange"):
+                continue
+            stats = json.loads(added.get("stats") or "{}")
+            least, greatest = stats.get("minValues", {}).get(column), stats.get("maxValues", {}).get(column)
+            if least is None or least != greatest or "numRecords" not in stats:
+                return None
+            counts[least] = counts.get(least, 0) + stats["numRecords"]
+    return counts
+
+
+def _commits_after(spark: SparkSession, log_path: str, version: int) -> Iterator[list[dict]]:
+    """The actions of each commit after ``version``, oldest first, until a commit's file is missing."""
+    commit = version + 1
     while True:
-        found = _hadoop_fs(spark, f"{log_path}/{commit:020d}.json")
+        path = f"{log_path}/{commit:020d}.json"
+        found = _hadoop_fs(spark, path)
         if found is None or not found[0].exists(found[1]):
-            return metrics
-        for line in read_small_file(spark, f"{log_path}/{commit:020d}.json").splitlines():
-            info = json.loads(line).get("commitInfo") if line.strip() else None
-            if info is not None:
-                metrics.append(info.get("operationMetrics") or {})
+            return
+        yield [json.loads(line) for line in read_small_file(spark, path).splitlines() if line.strip()]
         commit += 1
 
 

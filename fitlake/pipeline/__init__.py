@@ -32,6 +32,7 @@ from fitlake.streaming import (
     follow_interval,
     latest_commit,
     read_table,
+    rows_added_by,
     stop_queries,
 )
 from fitlake.tables import BRONZE, GOLD, SILVER
@@ -172,9 +173,11 @@ def _run_locked(
         else _NOTHING_WRITTEN
         for flow in flows
     }
-    changed = [
-        layer for layer, commit in quarantines.items() if Commits(spark).of(config.table(layer, "quarantine")) != commit
-    ]
+    changed = {
+        layer: commit[0]
+        for layer, commit in quarantines.items()
+        if Commits(spark).of(config.table(layer, "quarantine")) != commit
+    }
     summary.quarantined = _quarantined_since(spark, config, changed, started)
     return summary
 
@@ -321,18 +324,20 @@ def _written_since(spark: SparkSession, table: str, version: int) -> dict[str, i
 
 
 def _quarantined_since(
-    spark: SparkSession, config: PipelineConfig, layers: list[str], started: datetime
+    spark: SparkSession, config: PipelineConfig, layers: dict[str, int], started: datetime
 ) -> dict[str, int]:
-    """Rows quarantined since ``started`` per source, in the quarantine tables of ``layers`` (those written to
-    during the run: the others, unchanged, are not scanned)."""
+    """Rows quarantined during the run per source, in the quarantine tables of ``layers`` (those written to during
+    the run, each with its version before it: the others, unchanged, are not read). Counted from the statistics
+    of the files the run's commits added (each append holds one source's rows); where they do not tell, by a
+    query of the rows written since ``started``."""
     counts: dict[str, int] = {}
-    for layer in layers:
+    for layer, version in layers.items():
+        table = config.table(layer, "quarantine")
+        logged = rows_added_by(spark, table, version, "source")
+        if logged is not None:
+            counts.update({f"{layer}.{source}": rows for source, rows in logged.items()})
+            continue
         since = F.lit(started.strftime("%Y-%m-%d %H:%M:%S")).cast("timestamp")
-        rows = (
-            read_table(spark, config.table(layer, "quarantine"))
-            .where(F.col("load_time") >= since)
-            .groupBy("source")
-            .count()
-        )
+        rows = read_table(spark, table).where(F.col("load_time") >= since).groupBy("source").count()
         counts.update({f"{layer}.{row.source}": row["count"] for row in rows.collect()})
     return counts

@@ -23,6 +23,7 @@ from fitlake.streaming import (
     merge_with_tombstones,
     overlapping,
     persisted,
+    rows_added_by,
     within,
 )
 
@@ -205,3 +206,31 @@ def test_append_once_skips_an_empty_batch_and_never_appends_a_batch_twice(spark,
     assertDataFrameEqual(spark.table(table), rows)
     append_once(empty, table, "app", 2)  # without skip_empty an empty batch still commits
     assert latest_commit(spark, table)[0] == before + 2
+
+
+def test_rows_added_per_value_come_from_the_added_files_statistics_and_say_nothing_when_they_cannot(spark, table):
+    """What a run's summary counts its quarantined rows by (one source per append), without a Spark job; a table
+    dropped and created again is looked up afresh (its log is new)."""
+    before = latest_commit(spark, table)[0]
+    _append_one_file(spark, table, [("a", 1), ("a", 2)])
+    _append_one_file(spark, table, [("b", 3)])
+    assert rows_added_by(spark, table, before, "k") == {"a": 2, "b": 1}
+    assert rows_added_by(spark, table, before + 1, "k") == {"b": 1}
+    assert rows_added_by(spark, table, before + 2, "k") == {}
+    mixed = latest_commit(spark, table)[0]
+    _append_one_file(spark, table, [("c", 4), ("d", 5)])
+    assert rows_added_by(spark, table, mixed, "k") is None  # one file, two values: only a query can tell
+    deleted = latest_commit(spark, table)[0]
+    spark.sql(f"DELETE FROM {table} WHERE k = 'a'")
+    assert rows_added_by(spark, table, deleted, "k") is None  # rows removed too: only a query can tell
+
+    spark.sql(f"DROP TABLE {table}")
+    spark.sql(f"CREATE TABLE {table} (k STRING, v BIGINT) USING DELTA")
+    assert latest_commit(spark, table)[0] == 0
+    _append_one_file(spark, table, [("e", 6)])
+    assert rows_added_by(spark, table, 0, "k") == {"e": 1}
+
+
+def _append_one_file(spark, table: str, rows: list[tuple]) -> None:  # noqa: ANN001
+    frame = spark.createDataFrame(rows, "k STRING, v BIGINT").coalesce(1)
+    frame.write.format("delta").mode("append").saveAsTable(table)
