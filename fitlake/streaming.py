@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import unquote
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JError
@@ -355,9 +357,36 @@ def _hadoop_fs(spark: SparkSession, path: str):  # noqa: ANN202 - (FileSystem, P
     return hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration()), hadoop_path
 
 
+def _on_this_disk(spark: SparkSession, path: str) -> Path | None:
+    """``path`` as a path of this machine's own disk (a ``file:`` URI, in a session whose driver runs here), to
+    list and read with Python's own calls; None for any other file system (DBFS, cloud storage), read through
+    Hadoop's. Each Hadoop call goes through the JVM gateway, and a listing makes several per file (name, size,
+    time): ~6 ms a file, so a landing folder of thousands of files cost seconds on every run."""
+    if getattr(spark, "_jvm", None) is None or not path.startswith("file:"):
+        return None
+    return Path(urlparse(path).path)
+
+
+def _checksum_file(name: str) -> bool:
+    """Hadoop's local file system keeps a hidden ``.<name>.crc`` beside each file it writes, and leaves them out
+    of its listings: so do the listings here."""
+    return name.startswith(".") and name.endswith(".crc")
+
+
+def _millis(stat: os.stat_result) -> int:
+    """A modification time as Hadoop's local file system gives it: milliseconds, truncated."""
+    return stat.st_mtime_ns // 1_000_000
+
+
 def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, int]] | None:
     """(name, size, modification time) of each file directly in ``folder``, sorted; [] if it does not exist;
     None when the session cannot list (no JVM gateway), so the caller must assume anything changed."""
+    local = _on_this_disk(spark, folder)
+    if local is not None:
+        if not local.is_dir():
+            return []
+        entries = [entry for entry in os.scandir(local) if entry.is_file() and not _checksum_file(entry.name)]
+        return sorted((entry.name, entry.stat().st_size, _millis(entry.stat())) for entry in entries)
     found = _hadoop_fs(spark, folder)
     if found is None:
         return None
@@ -370,6 +399,9 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, int]] |
 
 def list_folders(spark: SparkSession, folder: str) -> list[str]:
     """Names of the folders directly in ``folder``, sorted; [] if it does not exist or the session cannot list."""
+    local = _on_this_disk(spark, folder)
+    if local is not None:
+        return sorted(entry.name for entry in os.scandir(local) if entry.is_dir()) if local.is_dir() else []
     found = _hadoop_fs(spark, folder)
     if found is None or not found[0].exists(found[1]):
         return []
@@ -409,6 +441,9 @@ def _adds_files(commit: str) -> bool:
 def listing_digest(spark: SparkSession, folder: str) -> str | None:
     """A digest of every file under ``folder`` (recursively: relative path, size, modification time); the same
     digest means no file was added, removed or rewritten. None when the session cannot list (no JVM gateway)."""
+    local = _on_this_disk(spark, folder)
+    if local is not None:
+        return _digest(_local_entries(local) if local.is_dir() else [])
     found = _hadoop_fs(spark, folder)
     if found is None:
         return None
@@ -421,12 +456,29 @@ def listing_digest(spark: SparkSession, folder: str) -> str | None:
             status = files.next()
             name = status.getPath().toString()[len(root) :]
             entries.append(f"{name}\t{status.getLen()}\t{status.getModificationTime()}")
+    return _digest(entries)
+
+
+def _local_entries(root: Path) -> list[str]:
+    """``listing_digest``'s entries for a folder of this disk, as Hadoop's recursive listing gives them."""
+    entries = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if not _checksum_file(name):
+                stat = os.stat(os.path.join(folder, name))
+                relative = os.path.relpath(os.path.join(folder, name), root)
+                entries.append(f"/{relative}\t{stat.st_size}\t{_millis(stat)}")
+    return entries
+
+
+def _digest(entries: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
 
 
 def read_small_file(spark: SparkSession, path: str) -> str:
     """The text of a small file (a checkpoint's metadata): through Hadoop's file system where the session has
-    a JVM gateway, which costs no Spark job; else through a one-file Spark read (Spark Connect)."""
+    a JVM gateway, which costs no Spark job (and checks the file against its checksum, as Spark's own reads do);
+    else through a one-file Spark read (Spark Connect)."""
     found = _hadoop_fs(spark, path)
     if found is None:
         return "\n".join(row.value for row in spark.read.text(path).collect())
