@@ -359,9 +359,10 @@ def _hadoop_fs(spark: SparkSession, path: str):  # noqa: ANN202 - (FileSystem, P
 
 def _on_this_disk(spark: SparkSession, path: str) -> Path | None:
     """``path`` as a path of this machine's own disk (a ``file:`` URI, in a session whose driver runs here), to
-    list and read with Python's own calls; None for any other file system (DBFS, cloud storage), read through
-    Hadoop's. Each Hadoop call goes through the JVM gateway, and a listing makes several per file (name, size,
-    time): ~6 ms a file, so a landing folder of thousands of files cost seconds on every run."""
+    list with Python's own calls; None for any other file system (DBFS, cloud storage), listed through Hadoop's.
+    Each Hadoop call goes through the JVM gateway, and a listing makes several per file (its name, size, time):
+    0.5–6 ms a file on 2 cores, and checkpoint logs of 100 batches or landing folders of thousands of files are
+    listed on every run."""
     if getattr(spark, "_jvm", None) is None or not path.startswith("file:"):
         return None
     return Path(urlparse(path).path)
