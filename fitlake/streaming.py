@@ -614,7 +614,8 @@ def logged_commit_metrics(spark: SparkSession, table: str, version: int) -> list
 
 
 def delta_log_path(spark: SparkSession, table: str) -> str | None:
-    """Where ``table``'s Delta log lies (a catalog lookup and a log listing); None as for ``_delta_log``."""
+    """Where ``table``'s Delta log lies (a catalog lookup the first time in a process, then ``_LOG_PATHS``, and a
+    log listing); None as for ``_delta_log``."""
     log = _delta_log(spark, table)
     return None if log is None else log.logPath().toString()
 
