@@ -10,7 +10,12 @@ Run it locally (needs ``make setup``)::
 
     .venv/bin/python benchmarks/increments.py --increments 4 --users 40 --days 4
 
-Figures from a 2-core machine vary by a few seconds run to run; compare trends, not single values.
+Figures from a 2-core machine vary by a few seconds run to run; compare trends, not single values. The last
+lines give the median seconds of each tenth of the increments, and the last tenth's against the second's (the
+first also warms the session up): a cost that grows with the runs a lake has had (its checkpoints' and Delta logs'
+lengths, the small files each run adds, the files landed) shows there. Spark keeps a query's last 100 batches, so
+``--increments 100 --users 12 --days 2`` plays a lake's first hundred runs (each a small world of ~1,600 Kafka
+lines; the history grows with them).
 Increments are independent worlds, so a user id may repeat between two of them (ids are random); that
 only merges two users' rows and does not change the cost being measured.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import tempfile
 import time
 from dataclasses import replace
@@ -54,6 +60,19 @@ def land_increment(spec: SampleSpec, work: Path, landing: Path, number: int) -> 
     return count
 
 
+def print_growth(totals: list[float]) -> None:
+    """The median seconds of each tenth of the increments (each fifth, below 20), and the last part's against the
+    second's: the first part also warms the session up."""
+    parts = 10 if len(totals) >= 20 else 5
+    if len(totals) < parts:
+        return
+    edges = [round(i * len(totals) / parts) for i in range(parts + 1)]
+    medians = [statistics.median(totals[edges[i] : edges[i + 1]]) for i in range(parts)]
+    spans = "; ".join(f"{edges[i] + 1}-{edges[i + 1]}: {median:.1f}" for i, median in enumerate(medians))
+    print(f"median seconds of each {'tenth' if parts == 10 else 'fifth'} of the increments: {spans}")
+    print(f"last {'tenth' if parts == 10 else 'fifth'} / second: {medians[-1] / medians[1]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--increments", type=int, default=4)
@@ -79,6 +98,7 @@ def main() -> None:
     header = f"{'increment':>9} {'files':>5} {'bronze s':>8} {'silver s':>8} {'gold s':>7} {'total s':>7}"
     print(f"{header}  table rows after")
     start = date(2023, 3, 6)
+    totals = []
     for number in range(1, args.increments + 1):
         spec = SampleSpec(users=args.users, days=args.days, seed=100 + number, start_date=start.isoformat())
         files = land_increment(spec, work, landing, number)
@@ -90,12 +110,14 @@ def main() -> None:
             pipeline.run(spark, config, layers=[layer])
             layer_seconds[layer] = time.monotonic() - layer_clock
         total = time.monotonic() - clock
+        totals.append(total)
         sizes = ", ".join(f"{name}={spark.table(config.table(*name.split('.'))).count()}" for name in WATCHED)
         print(
             f"{number:>9} {files:>5} {layer_seconds[BRONZE]:>8.1f} {layer_seconds[SILVER]:>8.1f} "
             f"{layer_seconds[GOLD]:>7.1f} {total:>7.1f}  {sizes}",
             flush=True,
         )
+    print_growth(totals)
     spark.stop()
     shutil.rmtree(work, ignore_errors=True)
 
