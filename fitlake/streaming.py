@@ -386,8 +386,8 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, int]] |
     if local is not None:
         if not local.is_dir():
             return []
-        entries = [entry for entry in os.scandir(local) if entry.is_file() and not _checksum_file(entry.name)]
-        return sorted((entry.name, entry.stat().st_size, _millis(entry.stat())) for entry in entries)
+        stats = [(e.name, e.stat()) for e in os.scandir(local) if e.is_file() and not _checksum_file(e.name)]
+        return sorted((name, stat.st_size, _millis(stat)) for name, stat in stats)
     found = _hadoop_fs(spark, folder)
     if found is None:
         return None
@@ -466,9 +466,9 @@ def _local_entries(root: Path) -> list[str]:
     for folder, _, names in os.walk(root):
         for name in names:
             if not _checksum_file(name):
-                stat = os.stat(os.path.join(folder, name))
-                relative = os.path.relpath(os.path.join(folder, name), root)
-                entries.append(f"/{relative}\t{stat.st_size}\t{_millis(stat)}")
+                path = os.path.join(folder, name)
+                stat = os.stat(path)
+                entries.append(f"/{os.path.relpath(path, root)}\t{stat.st_size}\t{_millis(stat)}")
     return entries
 
 
@@ -660,11 +660,11 @@ def _commits_after(spark: SparkSession, log_path: str, version: int) -> Iterator
     """The actions of each commit after ``version``, oldest first, until a commit's file is missing."""
     commit = version + 1
     while True:
-        path = f"{log_path}/{commit:020d}.json"
-        found = _hadoop_fs(spark, path)
-        if found is None or not found[0].exists(found[1]):
+        file = hadoop_file_ops(spark, f"{log_path}/{commit:020d}.json")
+        text = None if file is None else file.read()
+        if text is None:
             return
-        yield [json.loads(line) for line in read_small_file(spark, path).splitlines() if line.strip()]
+        yield [json.loads(line) for line in text.splitlines() if line.strip()]
         commit += 1
 
 

@@ -185,7 +185,9 @@ class RunProgress(StreamingQueryListener):
         self._lags: dict[str, int | None] = dict.fromkeys(tables)
         self._ended: set[str] = set()
         self._flows: dict[str, str] = {}  # query id -> flow: an idle event names no query
-        self._logs: dict[str, str | None] = {}  # flow -> its table's Delta log, looked up at its first batch
+        # flow -> its table's Delta log, looked up at its first batch. streaming._LOG_PATHS spares the catalog, not
+        # the log's opening and refresh (~17 ms) that delta_log_path costs on each call: a batch line needs neither.
+        self._logs: dict[str, str | None] = {}
         self._changed = threading.Condition()
 
     @property
