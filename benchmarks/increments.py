@@ -69,8 +69,9 @@ def print_growth(totals: list[float]) -> None:
     edges = [round(i * len(totals) / parts) for i in range(parts + 1)]
     medians = [statistics.median(totals[edges[i] : edges[i + 1]]) for i in range(parts)]
     spans = "; ".join(f"{edges[i] + 1}-{edges[i + 1]}: {median:.1f}" for i, median in enumerate(medians))
-    print(f"median seconds of each {'tenth' if parts == 10 else 'fifth'} of the increments: {spans}")
-    print(f"last {'tenth' if parts == 10 else 'fifth'} / second: {medians[-1] / medians[1]:.2f}")
+    part = "tenth" if parts == 10 else "fifth"
+    print(f"median seconds of each {part} of the increments: {spans}")
+    print(f"last {part} / second: {medians[-1] / medians[1]:.2f}")
 
 
 def main() -> None:
