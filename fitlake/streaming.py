@@ -348,6 +348,11 @@ def read_kafka(spark: SparkSession, options: dict[str, str]) -> DataFrame:
     return spark.readStream.format("kafka").options(**options).load().withColumn("load_time", F.current_timestamp())
 
 
+def has_gateway(spark: SparkSession) -> bool:
+    """Whether ``spark`` reaches its JVM through py4j (a classic session); Spark Connect's does not."""
+    return getattr(spark, "_jvm", None) is not None
+
+
 def _jvm_class(spark: SparkSession, name: str):  # noqa: ANN202 - a py4j JavaClass
     """The JVM class ``name`` (its full name) through the gateway, looked up by that name in one call. Not walked
     to as ``spark._jvm.org.apache...``: py4j asks the JVM about every step of such a walk, and each package on the
@@ -362,7 +367,7 @@ def _hadoop_path(spark: SparkSession, path: str):  # noqa: ANN202 - a Hadoop Pat
 
 def _hadoop_fs(spark: SparkSession, path: str):  # noqa: ANN202 - (FileSystem, Path) JVM objects, or None
     """Hadoop's file system for ``path`` through the JVM gateway; None without one (Spark Connect)."""
-    if getattr(spark, "_jvm", None) is None:
+    if not has_gateway(spark):
         return None
     hadoop_path = _hadoop_path(spark, path)
     return hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration()), hadoop_path
@@ -374,7 +379,7 @@ def _on_this_disk(spark: SparkSession, path: str) -> Path | None:
     Each Hadoop call goes through the JVM gateway, and a listing makes several per file (its name, size, time):
     0.5–6 ms a file on 2 cores, and checkpoint logs of 100 batches or landing folders of thousands of files are
     listed on every run."""
-    if getattr(spark, "_jvm", None) is None or not path.startswith("file:"):
+    if not has_gateway(spark) or not path.startswith("file:"):
         return None
     return Path(urlparse(path).path)
 
@@ -571,8 +576,7 @@ def _delta_log(spark: SparkSession, table: str):  # noqa: ANN202 - Delta's Delta
     """Delta's log of ``table`` through the JVM gateway, brought up to date; None without a gateway, or where
     the Delta runtime does not offer it (Databricks names its classes differently): callers then ask
     DESCRIBE HISTORY, which is slower but public."""
-    jvm = getattr(spark, "_jvm", None)
-    if jvm is None or platform.on_databricks():
+    if not has_gateway(spark) or platform.on_databricks():
         return None
     none = _jvm_class(spark, "scala.Option").empty()
     try:

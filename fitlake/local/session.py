@@ -37,9 +37,10 @@ LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 # with nothing; with two the pauses came to 1.6 s in all, against 2.3 s serial. A concurrent collector (G1, the
 # default) would compete with the work. A 3 GB heap with the same young generation was no faster. Measured in
 # docs/performance.md; local sessions only (a Databricks cluster keeps its own JVM settings).
-DRIVER_MEMORY = "2g"
+DRIVER_MEMORY_MB = 2048  # the one knob: the heap's fixed size, and its young half, follow from it
+DRIVER_MEMORY = f"{DRIVER_MEMORY_MB}m"
 JIT_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:-UseCodeCacheFlushing"
-HEAP_OPTIONS = f"-XX:+UseParallelGC -Xms{DRIVER_MEMORY} -Xmn1g -XX:MetaspaceSize=256m"
+HEAP_OPTIONS = f"-XX:+UseParallelGC -Xms{DRIVER_MEMORY} -Xmn{DRIVER_MEMORY_MB // 2}m -XX:MetaspaceSize=256m"
 
 
 def local_spark(

@@ -29,7 +29,7 @@ from pyspark.sql.streaming.listener import (
     QueryTerminatedEvent,
 )
 
-from fitlake.streaming import commit_metrics_after, delta_log_path
+from fitlake.streaming import commit_metrics_after, delta_log_path, has_gateway
 
 # How long to wait for a finished query's last progress events: Spark delivers them to listeners on its own
 # thread, a little after the query ends. Only a lost event makes the wait this long.
@@ -280,7 +280,7 @@ def reporting(
     Spark Connect sessions (no JVM gateway here) run listeners on the server, where this process's printing
     and state do not reach: there a run shows its start lines and summary only.
     """
-    if getattr(spark, "_jvm", None) is None:
+    if not has_gateway(spark):
         yield NoProgress()
         return
     progress = RunProgress(spark, tables, report)

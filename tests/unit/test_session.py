@@ -8,7 +8,7 @@ from fitlake import platform
 from fitlake.errors import ConfigError
 from fitlake.local import cds, jars
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root, resolve_data_root
-from fitlake.local.session import DRIVER_MEMORY, HEAP_OPTIONS, JIT_OPTIONS, local_spark
+from fitlake.local.session import DRIVER_MEMORY, DRIVER_MEMORY_MB, HEAP_OPTIONS, JIT_OPTIONS, local_spark
 
 
 def test_session_is_local_utc_with_delta_few_partitions_and_no_ui(spark):
@@ -24,14 +24,13 @@ def test_session_is_local_utc_with_delta_few_partitions_and_no_ui(spark):
 def test_the_driver_jvm_runs_with_the_jit_and_heap_options(spark):
     """The options reach the running driver JVM (its own arguments), not only the session's settings, and its
     heap is fixed at the driver memory: the maximum (Spark's -Xmx) and the initial size (-Xms) both."""
-    jvm = spark.sparkContext._jvm
-    runtime = jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    beans = getattr(spark.sparkContext._jvm, "java.lang.management.ManagementFactory")
+    arguments = set(beans.getRuntimeMXBean().getInputArguments())
     assert "-XX:TieredStopAtLevel=1" in JIT_OPTIONS.split()
-    assert {*JIT_OPTIONS.split(), *HEAP_OPTIONS.split()} <= set(runtime.getInputArguments())
-    assert f"-Xmx{DRIVER_MEMORY}" in runtime.getInputArguments()
-    heap = jvm.java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage()
-    assert heap.getInit() == int(DRIVER_MEMORY.removesuffix("g")) * 1024**3
-    collectors = {bean.getName() for bean in jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()}
+    assert {*JIT_OPTIONS.split(), *HEAP_OPTIONS.split()} <= arguments
+    assert f"-Xmx{DRIVER_MEMORY}" in arguments
+    assert beans.getMemoryMXBean().getHeapMemoryUsage().getInit() == DRIVER_MEMORY_MB * 1024**2
+    collectors = {bean.getName() for bean in beans.getGarbageCollectorMXBeans()}
     assert collectors == {"PS Scavenge", "PS MarkSweep"}  # the parallel collector's young and old collections
 
 
