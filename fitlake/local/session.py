@@ -20,6 +20,14 @@ from fitlake.platform import LOCAL_KAFKA_CONF, LOCAL_STORAGE_CONF
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
+# The session's time zone, and the driver JVM's own default zone too (-Duser.timezone), whatever the machine's.
+# Spark's SQL follows the session's, but Delta also looks at the JVM's: where either is not UTC, every commit to a
+# table of at most 50 files re-reads the table's whole state (a state reconstruction and a collect of its file
+# list) to verify the file list kept in the commit's checksum file, because timestamps of old dates serialize
+# differently there (Delta's ``Snapshot.allFilesInCrcVerificationForceEnabled``). A laptop set to its local
+# zone paid that on every MERGE and append. Measured in docs/performance.md.
+TIME_ZONE = "UTC"
+
 # The driver JVM's compilers: a local run is a short-lived process whose code (planning, Delta's log replay,
 # hundreds of distinct small jobs) runs a few times each. With the defaults the two JIT compilers took about 60 %
 # of its CPU on the 2-core machine for a small increment (C2, the optimising one, 45 %), competing with the work
@@ -61,7 +69,7 @@ def local_spark(
     for folder in (layout.warehouse, layout.dbfs, layout.runs):
         folder.mkdir(parents=True, exist_ok=True)
     java_options = (
-        f"{JIT_OPTIONS} {HEAP_OPTIONS} "
+        f"{JIT_OPTIONS} {HEAP_OPTIONS} -Duser.timezone={TIME_ZONE} "
         f"-Dderby.system.home={layout.env_root} "
         f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()} "
         "-Dderby.stream.error.file=/dev/null"
@@ -72,7 +80,7 @@ def local_spark(
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.driver.memory", DRIVER_MEMORY)  # the maximum heap (-Xmx): Spark refuses it in the options
-        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.session.timeZone", TIME_ZONE)
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         # Delta rebuilds table state with 50 partitions by default: far too many for small local tables.
         .config("spark.databricks.delta.snapshotPartitions", "2")
