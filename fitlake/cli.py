@@ -14,11 +14,25 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from fitlake.errors import NO_SPACE, FitlakeError, NotebookCellError, storage_full, storage_full_message
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root, resolve_data_root
-from fitlake.parameters import BRONZE_SOURCE, BRONZE_SOURCES, DRIVER_PARAMETERS, ENVIRONMENT, ENVIRONMENTS, RUN_MODE
+from fitlake.parameters import (
+    BRONZE_SOURCE,
+    BRONZE_SOURCES,
+    DELIVER_TO,
+    DRIVER_PARAMETERS,
+    ENVIRONMENT,
+    ENVIRONMENTS,
+    FROM_TOPICS,
+    LANDING,
+    RUN_MODE,
+    SAMPLE_SET,
+    SET_DIR,
+    Parameter,
+)
 
 RUN_SUMMARY_FILE = "summary.json"  # in the run record folder of `fitlake run`: the driver's exit value
 
@@ -65,17 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the driver notebook (setup, bronze, silver, gold)")
     for parameter in DRIVER_PARAMETERS:  # the driver's widgets as flags (the environment is --env)
+        if parameter is BRONZE_SOURCE:  # a text widget (empty: the config decides), a choice on the command line
+            parameter = replace(parameter, choices=("", *BRONZE_SOURCES))
         if parameter is not ENVIRONMENT:
-            choices = parameter.choices or (("", *BRONZE_SOURCES) if parameter is BRONZE_SOURCE else None)
-            run.add_argument(
-                parameter.flag, dest=parameter.name, default=parameter.default, choices=choices, help=parameter.help
-            )
+            _add_flag(run, parameter)
     _add_runtime(run)
 
     produce = commands.add_parser("produce", help="land a sample set (1 or 2) in the landing zone")
-    produce.add_argument("--set", required=True, choices=("1", "2"))
-    produce.add_argument("--set-dir", default="", help="folder of generated sets (default: the shipped ones)")
-    produce.add_argument("--landing", default="")
+    _add_flag(produce, SAMPLE_SET, required=True)
+    _add_flag(produce, SET_DIR)
+    _add_flag(produce, LANDING)
     _add_runtime(produce)
 
     demo = commands.add_parser("demo", help="the end-to-end demo: the integration-test job, then the gold tables")
@@ -96,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     kafka = commands.add_parser("kafka", help="the local Kafka broker (KRaft, one node) and a producer for it")
     kafka.add_argument("action", choices=("start", "stop", "status", "produce"))
-    kafka.add_argument("--set", choices=("1", "2"), help="produce: the sample set to publish")
-    kafka.add_argument("--set-dir", default="", help="produce: folder of generated sets (default: the shipped ones)")
+    _add_flag(kafka, replace(SAMPLE_SET, default=""), note="produce: ")
+    _add_flag(kafka, SET_DIR, note="produce: ")
     kafka.add_argument("--bootstrap-servers", default="", help="produce: another cluster than the local broker")
     _add_runtime(kafka)
 
@@ -109,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         "recover", help="rebuild a flow's lost or damaged checkpoint, losing and doubling nothing"
     )
     recover.add_argument("flow", help="the flow, as the error names it (e.g. silver.heart_rate)")
-    recover.add_argument("--landing", default="", help="landing root override (a path or URI), as given to run")
+    _add_flag(recover, replace(LANDING, help=f"{LANDING.help}, as given to run"))
     _add_common(recover)
 
     chaos = commands.add_parser(
@@ -122,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--points", default="", help="flows to kill at their crash point, comma-separated, or 'all' (default none)"
     )
     chaos.add_argument("--seed", type=int, default=1, help="seed of the random kill moments (default 1)")
-    chaos.add_argument("--set-dir", default="", help="folder of generated sets (default: the shipped ones)")
+    _add_flag(chaos, SET_DIR)
 
     deps = commands.add_parser("jars", help="resolve and cache the JVM packages (Spark's, the Kafka broker's)")
     deps.add_argument(
@@ -132,6 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_extract(commands)
     _add_job(commands)
     return parser
+
+
+def _add_flag(parser: argparse.ArgumentParser, parameter: Parameter, *, required: bool = False, note: str = "") -> None:
+    """``parameter``'s flag, its default and choices as its spec gives them; ``note`` prefixes its help."""
+    parser.add_argument(
+        parameter.flag,
+        dest=parameter.name,
+        required=required,
+        default=None if required else parameter.default,
+        choices=parameter.choices or None,
+        help=f"{note}{parameter.help}",
+    )
 
 
 def _add_params(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -160,7 +185,7 @@ def _add_deploy(commands: argparse._SubParsersAction) -> None:
 
 def _add_extract(commands: argparse._SubParsersAction) -> None:
     extract = commands.add_parser("extract", help="copy new and changed database rows to the landing zone (JDBC)")
-    extract.add_argument("--landing", default="", help="landing root override (a path or URI)")
+    _add_flag(extract, LANDING)
     extract.add_argument("--jdbc-url", default="", help="source database (default: config; locally the SQLite file)")
     extract.add_argument("--jdbc-driver", default="", help="JDBC driver class (default: config)")
     extract.add_argument("--sources", default="", help="comma-separated: registered_users,gym_logins (default: all)")
@@ -168,8 +193,8 @@ def _add_extract(commands: argparse._SubParsersAction) -> None:
 
     db = commands.add_parser("db", help="the local source database (SQLite): load a sample set into it")
     db.add_argument("action", choices=("load",))
-    db.add_argument("--set", required=True, choices=("1", "2"))
-    db.add_argument("--set-dir", default="", help="folder of generated sets (default: the shipped ones)")
+    _add_flag(db, SAMPLE_SET, required=True)
+    _add_flag(db, SET_DIR)
     db.add_argument("--db", default="", help="the SQLite file (default: the one 'fitlake extract' reads locally)")
     _add_common(db)
 
@@ -221,7 +246,7 @@ def _fs_roots(params: dict[str, str]) -> tuple[tuple[Path, ...], tuple[Path, ...
     dbutils.fs is confined to the data root; a ``landing`` given as a file: URI (written: the producer and the
     extract land files there) and a ``set_dir`` (read: the producer copies from it) are the user's own choice.
     """
-    landing, set_dir = params.get("landing", ""), params.get("set_dir", "")
+    landing, set_dir = params.get(LANDING.name, ""), params.get(SET_DIR.name, "")
     roots = (Path(landing.removeprefix("file:")).resolve(),) if landing.startswith("file:") else ()
     read_only = (Path(set_dir).resolve(),) if set_dir else ()
     return roots, read_only
@@ -240,6 +265,11 @@ def _run_notebook(args: argparse.Namespace) -> int:
     if result.exit_value is not None:
         print(f"Exit value: {result.exit_value}")
     return 0
+
+
+def _values(args: argparse.Namespace, *parameters: Parameter) -> dict[str, str]:
+    """The widget values of ``parameters``, as their flags gave them."""
+    return {parameter.name: getattr(args, parameter.name) for parameter in parameters}
 
 
 def _notebook(name: str) -> Path:
@@ -285,7 +315,7 @@ def _run_job(args: argparse.Namespace, job: str, params: dict[str, str]):  # noq
 
 
 def _produce(args: argparse.Namespace) -> int:
-    params = {ENVIRONMENT.name: args.env, "set": args.set, "set_dir": args.set_dir, "landing": args.landing}
+    params = {ENVIRONMENT.name: args.env, **_values(args, SAMPLE_SET, SET_DIR, LANDING)}
     result = _runtime(args, params).run(_notebook("06_producer.py"), params)
     print(f"Landed {result.exit_value} files")
     return 0
@@ -294,7 +324,7 @@ def _produce(args: argparse.Namespace) -> int:
 def _extract(args: argparse.Namespace) -> int:
     params = {
         ENVIRONMENT.name: args.env,
-        "landing": args.landing,
+        LANDING.name: args.landing,
         "jdbc_url": args.jdbc_url,
         "jdbc_driver": args.jdbc_driver,
         "sources": args.sources,
@@ -516,9 +546,8 @@ def _kafka_produce(args: argparse.Namespace) -> int:
         raise FitlakeError("fitlake kafka produce needs --set 1 or --set 2.")
     params = {
         ENVIRONMENT.name: args.env,
-        "set": args.set,
-        "set_dir": args.set_dir,
-        "target": "kafka",
+        **_values(args, SAMPLE_SET, SET_DIR),
+        DELIVER_TO.name: FROM_TOPICS,
         "kafka_bootstrap_servers": args.bootstrap_servers,
     }
     result = _runtime(args, params).run(_notebook("06_producer.py"), params)

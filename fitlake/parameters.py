@@ -17,10 +17,11 @@ ENVIRONMENTS = ("dev", "qa", "prod")
 
 @dataclass(frozen=True)
 class Parameter:
-    """``name`` is the widget and the job parameter; ``flag`` the ``fitlake run`` option (``--env`` is every
-    command's); ``choices`` make the widget a dropdown (and the flag a choice); ``host`` marks a parameter that
-    names where a credentialed connection goes: it is never a job parameter, so that whoever may run the job
-    with parameters cannot send the secret scope's credentials to a host of their choice."""
+    """``name`` is the widget and the job parameter; ``flag`` the command-line option (``--env`` is every
+    command's; empty where there is none); ``choices`` make the widget a dropdown (and the flag a choice);
+    ``host`` marks a parameter that names where a credentialed connection goes: it is never a job parameter, so
+    that whoever may run the job with parameters cannot send the secret scope's credentials to a host of their
+    choice."""
 
     name: str
     default: str
@@ -65,3 +66,15 @@ RUN_PARAMETERS = (RUN_MODE, LAYERS, RUN_TIMEOUT_SECONDS)
 # files, or from the topics themselves.
 FROM_FILES, FROM_TOPICS = "files", "kafka"
 BRONZE_SOURCES = (FROM_FILES, FROM_TOPICS)
+
+# The sample notebooks' widgets: which sample set the producer lands (06_producer) and the test notebook checks
+# (07_test), the folder of generated sets (empty: the shipped ones), and where the producer delivers the set: the
+# landing zone's files or the Kafka topics, the two places bronze reads Kafka records from (no flag of its own:
+# ``fitlake kafka produce`` sets it).
+SAMPLE_SETS = ("1", "2")
+SAMPLE_SET = Parameter("set", SAMPLE_SETS[0], "--set", "the sample set", choices=SAMPLE_SETS)
+SET_DIR = Parameter("set_dir", "", "--set-dir", "folder of generated sets (default: the shipped ones)")
+DELIVER_TO = Parameter(
+    "target", FROM_FILES, "", "deliver to the landing zone's files or the Kafka topics", BRONZE_SOURCES
+)
+SAMPLE_PARAMETERS = (SAMPLE_SET, SET_DIR, DELIVER_TO)

@@ -23,7 +23,7 @@ from typing import Any
 from fitlake import __version__
 from fitlake.config import CONFIG_DIR
 from fitlake.governance import Deployment, load_deployment
-from fitlake.parameters import AGE_AS_OF, BATCH, DRIVER_PARAMETERS, ENVIRONMENT, RUN_MODE
+from fitlake.parameters import AGE_AS_OF, BATCH, DRIVER_PARAMETERS, ENVIRONMENT, RUN_MODE, SAMPLE_SET, SAMPLE_SETS
 from fitlake.sample.generator import shipped_age_as_of
 
 JOB_CLUSTER_KEY = "fitlake"
@@ -89,11 +89,11 @@ def pipeline_job(deployment: Deployment) -> dict[str, Any]:
 def integration_test_job(deployment: Deployment) -> dict[str, Any]:
     """Producer, driver and test notebook for set 1, then for set 2, then the dashboard, one task after the other."""
     steps = []
-    for sample_set in ("1", "2"):
+    for sample_set in SAMPLE_SETS:
         steps += [
-            (f"produce_set{sample_set}", "producer", {"set": sample_set}),
+            (f"produce_set{sample_set}", "producer", {SAMPLE_SET.name: sample_set}),
             (f"run_set{sample_set}", "driver", {RUN_MODE.name: BATCH}),
-            (f"test_set{sample_set}", "test", {"set": sample_set}),
+            (f"test_set{sample_set}", "test", {SAMPLE_SET.name: sample_set}),
         ]
     steps.append((DASHBOARD_TASK, "dashboard", {}))
     tasks = []
