@@ -122,8 +122,7 @@ def merge_into(
         span = bounds(updates, spec.prune_by)
         if span is None:
             return
-        kind = source.schema[spec.prune_by].dataType
-        on += f" AND t.`{spec.prune_by}` BETWEEN {_literal(span[0], kind)} AND {_literal(span[1], kind)}"
+        on += f" AND {target_between(spec.prune_by, span, source.schema[spec.prune_by].dataType)}"
     merge = DeltaTable.forName(spark, table).alias("t").merge(source.alias("s"), on)
     if spec.order_by:
         merge = merge.whenMatchedUpdateAll(condition=_source_wins(spec))
@@ -250,6 +249,13 @@ def bounds_where(df: DataFrame, spans: dict[str, Span]) -> dict[str, tuple[str, 
         lo = None if row is None else row[f"lo{index}"]
         found[name] = None if lo is None else (lo, row[f"hi{index}"])
     return found
+
+
+def target_between(column: str, span: tuple[str, str], kind: T.DataType | None = None) -> str:
+    """SQL for a MERGE's target condition: the target row's ``column`` (alias ``t``) within ``span``, bounds from
+    ``bounds`` of a column of type ``kind`` (a timestamp unless said), both ends included."""
+    kind = kind or T.TimestampType()
+    return f"t.`{column}` BETWEEN {_literal(span[0], kind)} AND {_literal(span[1], kind)}"
 
 
 def _literal(text: str, kind: T.DataType) -> str:
@@ -891,8 +897,9 @@ def stop_queries(queries) -> None:  # noqa: ANN001 - any iterable of StreamingQu
     for query in list(queries):
         if not query.isActive:
             continue
-        name = query.name or ""
-        _STOPPING.add(name)
+        name = query.name
+        if name:  # a handler knows its query by name (every flow's is named); an unnamed one stops as Spark stops it
+            _STOPPING.add(name)
         try:
             query.stop()
         finally:

@@ -54,7 +54,7 @@ def check(spark: SparkSession, config: PipelineConfig, flow: Flow) -> None:
                 + _way_out(config, flow)
             )
         return
-    _drop_interrupted_writes(spark, checkpoint)
+    drop_interrupted_writes(spark, checkpoint)
     damage = checkpoint_damage(spark, checkpoint)
     if damage is not None:
         problem = f"The checkpoint of {flow.name} ({checkpoint}) is damaged: {damage}. "
@@ -71,7 +71,8 @@ UUID = r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"
 INTERRUPTED_WRITE = re.compile(rf"\.?\.(metadata|\d+(\.compact)?)\.{UUID}\.tmp(\.crc)?")
 
 
-def _drop_interrupted_writes(spark: SparkSession, checkpoint: str) -> None:
+def drop_interrupted_writes(spark: SparkSession, checkpoint: str) -> None:
+    """Remove the temp files interrupted writes left in ``checkpoint``'s logs (``check`` does, before each start)."""
     root = checkpoint.rstrip("/")
     sources = [f"{root}/sources/{name}" for name in list_folders(spark, f"{root}/sources")]
     for folder in (root, f"{root}/offsets", f"{root}/commits", *sources):

@@ -30,6 +30,7 @@ from fitlake.streaming import (
     read_table,
     stream_changes,
     stream_table,
+    target_between,
     within,
 )
 from fitlake.tables import BRONZE, SILVER
@@ -169,7 +170,7 @@ def _workout_bpm(config: PipelineConfig, _checkpoint: str) -> Handler:
                     readings = read_table(spark, config.table(SILVER, "heart_rate")).where(within("time", span))
                     # Insert, or update a row whose workout's start or end moved (a later stop arrived).
                     rows = silver.workout_bpm(affected, readings, users).withColumn("_deleted", F.lit(False))
-                    target_window = f"t.time BETWEEN TIMESTAMP'{span[0]}' AND TIMESTAMP'{span[1]}'"
+                    target_window = target_between("time", span)
                     bpm = config.table(SILVER, "workout_bpm")
                     apply_changes(spark, rows, bpm, WORKOUT_READING_KEY, target_window)
 
@@ -184,7 +185,7 @@ def _forget_stale_readings(
     device right after)."""
     table = config.table(SILVER, "workout_bpm")
     if ended is not None:
-        window = f"t.start_time BETWEEN TIMESTAMP'{ended[0]}' AND TIMESTAMP'{ended[1]}'"
+        window = target_between("start_time", ended)
         delete_matching(spark, probes.where(F.col("kind") == "ended"), table, silver.WORKOUT_KEY, window)
     if users_changed:
         delete_matching(spark, probes.where(F.col("kind") == "user_changed"), table, ["user_id"])

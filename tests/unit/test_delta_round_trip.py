@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 from pyspark.testing import assertDataFrameEqual
 
 from fitlake import foundation_demo as demo
@@ -24,6 +25,7 @@ from fitlake.streaming import (
     overlapping,
     persisted,
     rows_added_by,
+    target_between,
     within,
 )
 
@@ -185,6 +187,23 @@ def test_a_span_from_bounds_selects_its_times_ends_included_and_the_intervals_re
     # Reaching in: ends at or after the span's start, starts before its end (one starting at its end does not).
     reaching = times.where(overlapping("start_time", "end_time", ("2024-01-01 09:59:59", "2024-01-01 11:00:00")))
     assert sorted(r.id for r in reaching.collect()) == [1, 3]
+
+
+def test_a_targets_span_condition_selects_the_target_rows_inside_the_span_ends_included(spark):
+    """The MERGE target conditions (``target_between``) of pruned MERGEs: timestamps unless said, dates and
+    numbers too; any other type is refused rather than compared as text."""
+    rows = spark.sql(
+        "SELECT * FROM VALUES (1, TIMESTAMP'2024-01-01 10:00:00', DATE'2024-01-01'), "
+        "(2, TIMESTAMP'2024-01-01 11:00:00', DATE'2024-01-03'), (3, TIMESTAMP'2024-01-01 11:00:01', DATE'2024-01-02') "
+        "AS t(id, time, day)"
+    ).alias("t")
+    span = ("2024-01-01 10:00:00", "2024-01-01 11:00:00")
+    assert sorted(r.id for r in rows.where(target_between("time", span)).collect()) == [1, 2]
+    days = rows.where(target_between("day", ("2024-01-02", "2024-01-03"), T.DateType()))
+    assert sorted(r.id for r in days.collect()) == [2, 3]
+    assert sorted(r.id for r in rows.where(target_between("id", ("2", "3"), T.IntegerType())).collect()) == [2, 3]
+    with pytest.raises(TypeError, match="cannot prune a MERGE by a string column"):
+        target_between("name", ("a", "b"), T.StringType())
 
 
 def test_persisted_releases_the_cache_however_the_block_ends(spark):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fitlake.pipeline.checkpoints import INTERRUPTED_WRITE, _drop_interrupted_writes
+from fitlake.pipeline.checkpoints import INTERRUPTED_WRITE, drop_interrupted_writes
 
 UUID = "0f3c9a52-7d1e-4b8a-9c61-2e5f4a7b8d90"
 LEFTOVER = f".0.{UUID}.tmp"
@@ -30,7 +30,7 @@ def test_a_temp_file_left_by_a_killed_offset_write_is_dropped_and_the_stream_sta
     (checkpoint / "offsets" / f".{LEFTOVER}.crc").write_bytes(b"")
     with pytest.raises(Exception, match="STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY"):
         _start(spark, checkpoint, source)
-    _drop_interrupted_writes(spark, f"file:{checkpoint}")
+    drop_interrupted_writes(spark, f"file:{checkpoint}")
     assert not any(name.startswith(".") for name in (p.name for p in (checkpoint / "offsets").iterdir()))
     _start(spark, checkpoint, source)
     assert (checkpoint / "commits" / "0").exists()
@@ -76,7 +76,7 @@ def test_leftovers_in_every_log_are_dropped_and_the_stream_goes_on_from_its_last
     ]
     for leftover in leftovers:
         leftover.write_text("v1\n")
-    _drop_interrupted_writes(spark, f"file:{checkpoint}")
+    drop_interrupted_writes(spark, f"file:{checkpoint}")
     assert sorted(str(p.relative_to(checkpoint)) for p in checkpoint.rglob("*") if p.is_file()) == kept
     (source / "2.json").write_text('{"a": 2}\n')
     _start(spark, checkpoint, source)
