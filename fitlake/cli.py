@@ -26,6 +26,7 @@ from fitlake.parameters import (
     DRIVER_PARAMETERS,
     ENVIRONMENT,
     ENVIRONMENTS,
+    EXTRACT_PARAMETERS,
     FROM_TOPICS,
     LANDING,
     RUN_MODE,
@@ -185,10 +186,8 @@ def _add_deploy(commands: argparse._SubParsersAction) -> None:
 
 def _add_extract(commands: argparse._SubParsersAction) -> None:
     extract = commands.add_parser("extract", help="copy new and changed database rows to the landing zone (JDBC)")
-    _add_flag(extract, LANDING)
-    extract.add_argument("--jdbc-url", default="", help="source database (default: config; locally the SQLite file)")
-    extract.add_argument("--jdbc-driver", default="", help="JDBC driver class (default: config)")
-    extract.add_argument("--sources", default="", help="comma-separated: registered_users,gym_logins (default: all)")
+    for parameter in (LANDING, *EXTRACT_PARAMETERS):
+        _add_flag(extract, parameter)
     _add_runtime(extract)
 
     db = commands.add_parser("db", help="the local source database (SQLite): load a sample set into it")
@@ -322,13 +321,7 @@ def _produce(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    params = {
-        ENVIRONMENT.name: args.env,
-        LANDING.name: args.landing,
-        "jdbc_url": args.jdbc_url,
-        "jdbc_driver": args.jdbc_driver,
-        "sources": args.sources,
-    }
+    params = {ENVIRONMENT.name: args.env, **_values(args, LANDING, *EXTRACT_PARAMETERS)}
     result = _runtime(args, params).run(_notebook("08_extract.py"), params)
     deliveries = json.loads(result.exit_value or "[]")
     for delivery in deliveries:

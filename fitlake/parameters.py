@@ -78,3 +78,14 @@ DELIVER_TO = Parameter(
     "target", FROM_FILES, "", "deliver to the landing zone's files or the Kafka topics", BRONZE_SOURCES
 )
 SAMPLE_PARAMETERS = (SAMPLE_SET, SET_DIR, DELIVER_TO)
+
+# The extract notebook's widgets (08_extract): overrides of the environment's extract config. The database URL names
+# where the secret scope's database credentials go: on Databricks it must equal the config's (pinned there).
+JDBC_URL = Parameter(
+    "jdbc_url", "", "--jdbc-url", "source database (default: config; locally the SQLite file)", host=True
+)
+JDBC_DRIVER = Parameter("jdbc_driver", "", "--jdbc-driver", "JDBC driver class (default: config)")
+EXTRACT_SOURCES = Parameter(
+    "sources", "", "--sources", "comma-separated: registered_users,gym_logins (default: all configured)"
+)
+EXTRACT_PARAMETERS = (JDBC_URL, JDBC_DRIVER, EXTRACT_SOURCES)

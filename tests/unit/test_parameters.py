@@ -1,4 +1,4 @@
-"""The driver's parameters, and the sample notebooks' (producer, test), have one spec (fitlake.parameters): the
+"""The driver's parameters, and the sample and extract notebooks', have one spec (fitlake.parameters): the
 notebooks' widgets, which cannot import it, are checked against it here, and so are load_config's arguments and the
 CLI's flags, which derive from it. The job parameters derive from it too (tests/unit/test_jobs.py checks them
 against the notebooks)."""
@@ -14,6 +14,7 @@ from fitlake.config import load_config
 from fitlake.parameters import (
     DRIVER_PARAMETERS,
     ENVIRONMENT,
+    EXTRACT_PARAMETERS,
     LANDING,
     RUN_PARAMETERS,
     SAMPLE_PARAMETERS,
@@ -59,6 +60,14 @@ def test_the_sample_notebooks_declare_exactly_the_specs_widgets_after_the_config
     assert test == {parameter.name: as_widget(parameter) for parameter in (SAMPLE_SET, SET_DIR)}
 
 
+def test_the_extract_notebook_and_command_take_the_specs_widgets_and_flags():
+    assert declared_widgets("notebooks/08_extract.py") == {p.name: as_widget(p) for p in EXTRACT_PARAMETERS}
+    extract = build_parser()._subparsers._group_actions[0].choices["extract"]
+    options = {option: action for action in extract._actions for option in action.option_strings}
+    for parameter in (LANDING, *EXTRACT_PARAMETERS):
+        assert (options[parameter.flag].dest, options[parameter.flag].default) == (parameter.name, parameter.default)
+
+
 def test_the_cli_commands_taking_a_sample_set_give_the_specs_flags():
     """produce and db need a set; kafka's produce action takes one; all take the folder of generated sets."""
     commands = build_parser()._subparsers._group_actions[0].choices
@@ -91,7 +100,7 @@ def test_fitlake_run_has_a_flag_for_every_parameter_with_its_default():
 def test_every_notebook_declaring_a_parameters_widget_declares_it_as_the_spec_does():
     """Not only the driver's notebooks: the environment's dropdown is in 01_config and the four setup notebooks,
     and the layer notebooks (02-04) declare run_mode and run_timeout_seconds again for when they run alone."""
-    spec = {parameter.name: parameter for parameter in (*DRIVER_PARAMETERS, *SAMPLE_PARAMETERS)}
+    spec = {parameter.name: parameter for parameter in (*DRIVER_PARAMETERS, *SAMPLE_PARAMETERS, *EXTRACT_PARAMETERS)}
     notebooks = sorted(ROOT.glob("notebooks/*.py")) + sorted(ROOT.glob("setup/*.py"))
     declared = {path.name: declared_widgets(str(path.relative_to(ROOT))) for path in notebooks}
     assert sum(ENVIRONMENT.name in widgets for widgets in declared.values()) >= 5
