@@ -28,6 +28,7 @@ from fitlake.parameters import (
     ENVIRONMENTS,
     EXTRACT_PARAMETERS,
     FROM_TOPICS,
+    KAFKA_BOOTSTRAP_SERVERS,
     LANDING,
     RUN_MODE,
     SAMPLE_SET,
@@ -313,15 +314,37 @@ def _run_job(args: argparse.Namespace, job: str, params: dict[str, str]):  # noq
     return result, runtime
 
 
+def produce_widgets(args: argparse.Namespace) -> dict[str, str]:
+    """The producer notebook's widget values for ``fitlake produce``: a set to the landing zone's files."""
+    return {ENVIRONMENT.name: args.env, **_values(args, SAMPLE_SET, SET_DIR, LANDING)}
+
+
+def kafka_produce_widgets(args: argparse.Namespace) -> dict[str, str]:
+    """The producer notebook's widget values for ``fitlake kafka produce``: a set to the topics."""
+    if not getattr(args, SAMPLE_SET.name):
+        raise FitlakeError(f"fitlake kafka produce needs {SAMPLE_SET.flag} " + " or ".join(SAMPLE_SET.choices) + ".")
+    return {
+        ENVIRONMENT.name: args.env,
+        **_values(args, SAMPLE_SET, SET_DIR),
+        DELIVER_TO.name: FROM_TOPICS,
+        KAFKA_BOOTSTRAP_SERVERS.name: args.bootstrap_servers,
+    }
+
+
+def extract_widgets(args: argparse.Namespace) -> dict[str, str]:
+    """The extract notebook's widget values for ``fitlake extract``."""
+    return {ENVIRONMENT.name: args.env, **_values(args, LANDING, *EXTRACT_PARAMETERS)}
+
+
 def _produce(args: argparse.Namespace) -> int:
-    params = {ENVIRONMENT.name: args.env, **_values(args, SAMPLE_SET, SET_DIR, LANDING)}
+    params = produce_widgets(args)
     result = _runtime(args, params).run(_notebook("06_producer.py"), params)
     print(f"Landed {result.exit_value} files")
     return 0
 
 
 def _extract(args: argparse.Namespace) -> int:
-    params = {ENVIRONMENT.name: args.env, **_values(args, LANDING, *EXTRACT_PARAMETERS)}
+    params = extract_widgets(args)
     result = _runtime(args, params).run(_notebook("08_extract.py"), params)
     deliveries = json.loads(result.exit_value or "[]")
     for delivery in deliveries:
@@ -535,14 +558,7 @@ def _kafka(args: argparse.Namespace) -> int:
 
 
 def _kafka_produce(args: argparse.Namespace) -> int:
-    if not args.set:
-        raise FitlakeError("fitlake kafka produce needs --set 1 or --set 2.")
-    params = {
-        ENVIRONMENT.name: args.env,
-        **_values(args, SAMPLE_SET, SET_DIR),
-        DELIVER_TO.name: FROM_TOPICS,
-        "kafka_bootstrap_servers": args.bootstrap_servers,
-    }
+    params = kafka_produce_widgets(args)
     result = _runtime(args, params).run(_notebook("06_producer.py"), params)
     print(f"Published {result.exit_value} records")
     return 0

@@ -1,8 +1,8 @@
-"""The driver's parameters: one spec for the names, defaults and choices that appear as the driver notebook's
-widgets (``notebooks/01_config.py`` and ``05_driver.py``), the deployed job's parameters and ``fitlake run``'s
-flags.
+"""The notebooks' parameters: one spec for the names, defaults and choices that appear as widgets (the driver's,
+``notebooks/01_config.py`` and ``05_driver.py``; the sample producer's and test notebook's; the extract's), as the
+deployed jobs' parameters and as the CLI's flags.
 
-The CLI's flags and the job's parameters are derived from it; the notebooks, which cannot import it before their
+The CLI's flags and the jobs' parameters are derived from it; the notebooks, which cannot import it before their
 widgets exist, are checked against it by a test (``tests/unit/test_parameters.py``), as are ``load_config``'s
 arguments. Widget names are the job parameter names and the config keys.
 """
@@ -10,6 +10,8 @@ arguments. Widget names are the job parameter names and the config keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from fitlake.sample.spec import SETS
 
 # The environments: one Unity Catalog catalog each on Databricks, one folder each locally.
 ENVIRONMENTS = ("dev", "qa", "prod")
@@ -71,7 +73,7 @@ BRONZE_SOURCES = (FROM_FILES, FROM_TOPICS)
 # (07_test), the folder of generated sets (empty: the shipped ones), and where the producer delivers the set: the
 # landing zone's files or the Kafka topics, the two places bronze reads Kafka records from (no flag of its own:
 # ``fitlake kafka produce`` sets it).
-SAMPLE_SETS = ("1", "2")
+SAMPLE_SETS = tuple(str(number) for number in SETS)
 SAMPLE_SET = Parameter("set", SAMPLE_SETS[0], "--set", "the sample set", choices=SAMPLE_SETS)
 SET_DIR = Parameter("set_dir", "", "--set-dir", "folder of generated sets (default: the shipped ones)")
 DELIVER_TO = Parameter(
@@ -79,13 +81,16 @@ DELIVER_TO = Parameter(
 )
 SAMPLE_PARAMETERS = (SAMPLE_SET, SET_DIR, DELIVER_TO)
 
-# The extract notebook's widgets (08_extract): overrides of the environment's extract config. The database URL names
-# where the secret scope's database credentials go: on Databricks it must equal the config's (pinned there).
+# The extract notebook's widgets (08_extract): overrides of the environment's extract config. The database URL and
+# its driver class decide where, and through what code, the secret scope's database credentials go: hosts, pinned
+# to the config's on Databricks.
 JDBC_URL = Parameter(
     "jdbc_url", "", "--jdbc-url", "source database (default: config; locally the SQLite file)", host=True
 )
-JDBC_DRIVER = Parameter("jdbc_driver", "", "--jdbc-driver", "JDBC driver class (default: config)")
+JDBC_DRIVER = Parameter("jdbc_driver", "", "--jdbc-driver", "JDBC driver class (default: config)", host=True)
 EXTRACT_SOURCES = Parameter(
     "sources", "", "--sources", "comma-separated: registered_users,gym_logins (default: all configured)"
 )
 EXTRACT_PARAMETERS = (JDBC_URL, JDBC_DRIVER, EXTRACT_SOURCES)
+# Every notebook widget with a spec: what a job or task parameter may be named (never a host).
+NOTEBOOK_PARAMETERS = (*DRIVER_PARAMETERS, *SAMPLE_PARAMETERS, *EXTRACT_PARAMETERS)

@@ -19,6 +19,9 @@ LOCAL_DATA_ROOT_CONF = "spark.fitlake.local.dataRoot"
 LOCAL_STORAGE_CONF = "spark.fitlake.local.storage"  # where DBFS_ROOT lives locally: LocalLayout.storage()
 LOCAL_KAFKA_CONF = "spark.fitlake.local.kafka"  # the local broker's folder: LocalLayout.kafka
 
+# The time zone of every session, local or on a job's cluster: the pipeline's event times and date bins assume it.
+TIME_ZONE = "UTC"
+
 DBFS_ROOT = "dbfs:/fitlake"
 # Working storage's folders, under DBFS_ROOT (locally LocalLayout.storage()): the landing zone, and the checkpoints.
 LANDING_FOLDER, CHECKPOINTS_FOLDER = "landing", "checkpoints"

@@ -32,11 +32,12 @@ target = dbutils.widgets.get("target")
 
 from pathlib import Path
 
+from fitlake.parameters import FROM_FILES
 from fitlake.sample.generator import shipped_sets_dir
 from fitlake.sample.producer import produce
 
 sets = Path(set_dir) if set_dir else shipped_sets_dir()
-if target == "files":
+if target == FROM_FILES:
     written = produce(sets / f"set{sample_set}", config.landing, dbutils.fs.cp, dbutils.fs.mv)
     print(f"Set {sample_set}: {len(written)} files landed under {config.landing}")
     dbutils.notebook.exit(str(len(written)))

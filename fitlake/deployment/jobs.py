@@ -23,7 +23,17 @@ from typing import Any
 from fitlake import __version__
 from fitlake.config import CONFIG_DIR
 from fitlake.governance import Deployment, load_deployment
-from fitlake.parameters import AGE_AS_OF, BATCH, DRIVER_PARAMETERS, ENVIRONMENT, RUN_MODE, SAMPLE_SET, SAMPLE_SETS
+from fitlake.parameters import (
+    AGE_AS_OF,
+    BATCH,
+    DRIVER_PARAMETERS,
+    ENVIRONMENT,
+    NOTEBOOK_PARAMETERS,
+    RUN_MODE,
+    SAMPLE_SET,
+    SAMPLE_SETS,
+)
+from fitlake.platform import TIME_ZONE
 from fitlake.sample.generator import shipped_age_as_of
 
 JOB_CLUSTER_KEY = "fitlake"
@@ -34,7 +44,7 @@ DRIVER_WIDGETS: dict[str, str] = {parameter.name: parameter.default for paramete
 # Widgets that name where a credentialed connection goes. They are no job parameters: whoever may run the
 # job with parameters would otherwise choose the host that receives the secret scope's credentials (and on
 # Databricks load_config refuses any value but the configured one anyway).
-HOST_WIDGETS = tuple(parameter.name for parameter in DRIVER_PARAMETERS if parameter.host)
+HOST_WIDGETS = tuple(parameter.name for parameter in NOTEBOOK_PARAMETERS if parameter.host)
 NOTEBOOKS = {
     "driver": "notebooks/05_driver",
     "producer": "notebooks/06_producer",
@@ -135,7 +145,7 @@ def _job_cluster(deployment: Deployment) -> dict[str, Any]:
             "num_workers": compute.num_workers,
             "data_security_mode": compute.data_security_mode,
             # The pipeline's event times and date bins assume UTC (as the local runtime does).
-            "spark_conf": {"spark.sql.session.timeZone": "UTC"},
+            "spark_conf": {"spark.sql.session.timeZone": TIME_ZONE},
         },
     }
 

@@ -16,17 +16,17 @@ from fitlake.local import cds, jars
 from fitlake.local.layout import LocalLayout
 from fitlake.platform import LOCAL_DATA_ROOT_CONF as DATA_ROOT_CONF
 from fitlake.platform import LOCAL_ENV_CONF as ENV_CONF
-from fitlake.platform import LOCAL_KAFKA_CONF, LOCAL_STORAGE_CONF
+from fitlake.platform import LOCAL_KAFKA_CONF, LOCAL_STORAGE_CONF, TIME_ZONE
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
-# The session's time zone, and the driver JVM's own default zone too (-Duser.timezone), whatever the machine's.
-# Spark's SQL follows the session's, but Delta also looks at the JVM's: where either is not UTC, every commit to a
-# table of at most 50 files re-reads the table's whole state (a state reconstruction and a collect of its file
-# list) to verify the file list kept in the commit's checksum file, because timestamps of old dates serialize
-# differently there (Delta's ``Snapshot.allFilesInCrcVerificationForceEnabled``). A laptop set to its local
-# zone paid that on every MERGE and append. Measured in docs/performance.md.
-TIME_ZONE = "UTC"
+# The session's time zone (platform.TIME_ZONE) is the driver JVM's own default zone too (-Duser.timezone), whatever
+# the machine's. Spark's SQL follows the session's, but Delta also looks at the JVM's: where the session zone, the
+# JVM's default or user.timezone has no "UTC" in its name, every commit to a table of at most 50 files re-reads the
+# table's whole state (a state reconstruction and a collect of its file list) to verify the file list kept in the
+# commit's checksum file, because timestamps of old dates serialize differently there (Delta's
+# ``Snapshot.allFilesInCrcVerificationForceEnabled``). A laptop set to its local zone paid that on every MERGE and
+# append. Measured in docs/performance.md.
 
 # The driver JVM's compilers: a local run is a short-lived process whose code (planning, Delta's log replay,
 # hundreds of distinct small jobs) runs a few times each. With the defaults the two JIT compilers took about 60 %
@@ -43,7 +43,7 @@ TIME_ZONE = "UTC"
 # collections and no full one, nor any over the 1m size's 550 k Kafka lines (~850 MB live at its end). The
 # parallel collector, not the serial one: both stop every other thread while they run, so its threads compete
 # with nothing; with two the pauses came to 1.6 s in all, against 2.3 s serial. A concurrent collector (G1, the
-# default) would compete with the work. A 3 GB heap with the same young generation was no faster. Measured in
+# default) would compete with the work. A 3 GB heap with the same 1 GB young generation was no faster. Measured in
 # docs/performance.md; local sessions only (a Databricks cluster keeps its own JVM settings).
 DRIVER_MEMORY_MB = 2048  # the one knob: the heap's fixed size, and its young half, follow from it
 DRIVER_MEMORY = f"{DRIVER_MEMORY_MB}m"

@@ -5,20 +5,26 @@ against the notebooks)."""
 
 from __future__ import annotations
 
+import argparse
 import ast
 import inspect
 from pathlib import Path
 
-from fitlake.cli import build_parser
+import pytest
+
+from fitlake.cli import build_parser, extract_widgets, kafka_produce_widgets, main, produce_widgets
 from fitlake.config import load_config
 from fitlake.parameters import (
+    DELIVER_TO,
     DRIVER_PARAMETERS,
     ENVIRONMENT,
     EXTRACT_PARAMETERS,
     LANDING,
+    NOTEBOOK_PARAMETERS,
     RUN_PARAMETERS,
     SAMPLE_PARAMETERS,
     SAMPLE_SET,
+    SAMPLE_SETS,
     SET_DIR,
     Parameter,
 )
@@ -60,25 +66,43 @@ def test_the_sample_notebooks_declare_exactly_the_specs_widgets_after_the_config
     assert test == {parameter.name: as_widget(parameter) for parameter in (SAMPLE_SET, SET_DIR)}
 
 
-def test_the_extract_notebook_and_command_take_the_specs_widgets_and_flags():
-    assert declared_widgets("notebooks/08_extract.py") == {p.name: as_widget(p) for p in EXTRACT_PARAMETERS}
-    extract = build_parser()._subparsers._group_actions[0].choices["extract"]
-    options = {option: action for action in extract._actions for option in action.option_strings}
-    for parameter in (LANDING, *EXTRACT_PARAMETERS):
-        assert (options[parameter.flag].dest, options[parameter.flag].default) == (parameter.name, parameter.default)
+def _options(command: str) -> dict[str, argparse.Action]:
+    """A CLI command's options by flag."""
+    parser = build_parser()._subparsers._group_actions[0].choices[command]
+    return {option: action for action in parser._actions for option in action.option_strings}
 
 
-def test_the_cli_commands_taking_a_sample_set_give_the_specs_flags():
-    """produce and db need a set; kafka's produce action takes one; all take the folder of generated sets."""
-    commands = build_parser()._subparsers._group_actions[0].choices
-    for command, required in (("produce", True), ("db", True), ("kafka", False)):
-        options = {option: action for action in commands[command]._actions for option in action.option_strings}
-        for parameter in (SAMPLE_SET, SET_DIR):
-            action = options[parameter.flag]
-            assert action.dest == parameter.name and action.required == (required and parameter is SAMPLE_SET)
-            assert tuple(action.choices or ()) == parameter.choices, (command, parameter.flag)
-    produce = {option: action for action in commands["produce"]._actions for option in action.option_strings}
-    assert produce[LANDING.flag].default == LANDING.default
+def test_the_extract_notebook_declares_the_specs_widgets_and_fitlake_extract_fills_exactly_those():
+    """What the command passes is what the notebooks (01_config's and 08_extract's) declare, values as given."""
+    widgets = declared_widgets("notebooks/08_extract.py")
+    assert widgets == {parameter.name: as_widget(parameter) for parameter in EXTRACT_PARAMETERS}
+    args = build_parser().parse_args(["extract", "--jdbc-url", "jdbc:sqlite:/tmp/x.db", "--sources", "gym_logins"])
+    values = extract_widgets(args)
+    assert set(values) == {ENVIRONMENT.name, LANDING.name, *widgets}
+    assert set(values) <= {*declared_widgets("notebooks/01_config.py"), *widgets}
+    assert (values["jdbc_url"], values["sources"], values["jdbc_driver"]) == ("jdbc:sqlite:/tmp/x.db", "gym_logins", "")
+
+
+def test_fitlake_produce_fills_the_producer_widgets_and_kafka_produce_delivers_to_the_topics():
+    producer, config = declared_widgets("notebooks/06_producer.py"), declared_widgets("notebooks/01_config.py")
+    landed = produce_widgets(build_parser().parse_args(["produce", "--set", "2", "--landing", "file:/tmp/in"]))
+    assert set(landed) <= {*producer, *config} and (landed["set"], landed["landing"]) == ("2", "file:/tmp/in")
+    assert DELIVER_TO.name not in landed  # the widget's default: the landing files
+    published = kafka_produce_widgets(build_parser().parse_args(["kafka", "produce", "--set", "1"]))
+    assert set(published) <= {*producer, *config} and published["set"] == "1"
+    kind, default, choices = producer[DELIVER_TO.name]
+    assert published[DELIVER_TO.name] in choices and published[DELIVER_TO.name] != default
+
+
+def test_a_sample_set_is_required_and_limited_to_the_shipped_ones(capsys, tmp_path):
+    """produce and db refuse to run without a set or with another; kafka's produce action says what it needs."""
+    for command in (["produce"], ["db", "load"], ["produce", "--set", "3"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(command)
+    assert main(["kafka", "produce", "--data-root", str(tmp_path)]) == 2
+    assert "needs --set 1 or 2" in capsys.readouterr().err
+    for command in ("produce", "db", "kafka"):
+        assert tuple(_options(command)[SAMPLE_SET.flag].choices) == SAMPLE_SETS == ("1", "2")
 
 
 def test_the_config_widgets_are_load_configs_arguments():
@@ -88,8 +112,7 @@ def test_the_config_widgets_are_load_configs_arguments():
 
 
 def test_fitlake_run_has_a_flag_for_every_parameter_with_its_default():
-    run = build_parser()._subparsers._group_actions[0].choices["run"]
-    options = {option: action for action in run._actions for option in action.option_strings}
+    options = _options("run")
     for parameter in DRIVER_PARAMETERS:
         action = options[parameter.flag]
         assert action.default == parameter.default, parameter.flag
@@ -100,7 +123,7 @@ def test_fitlake_run_has_a_flag_for_every_parameter_with_its_default():
 def test_every_notebook_declaring_a_parameters_widget_declares_it_as_the_spec_does():
     """Not only the driver's notebooks: the environment's dropdown is in 01_config and the four setup notebooks,
     and the layer notebooks (02-04) declare run_mode and run_timeout_seconds again for when they run alone."""
-    spec = {parameter.name: parameter for parameter in (*DRIVER_PARAMETERS, *SAMPLE_PARAMETERS, *EXTRACT_PARAMETERS)}
+    spec = {parameter.name: parameter for parameter in NOTEBOOK_PARAMETERS}
     notebooks = sorted(ROOT.glob("notebooks/*.py")) + sorted(ROOT.glob("setup/*.py"))
     declared = {path.name: declared_widgets(str(path.relative_to(ROOT))) for path in notebooks}
     assert sum(ENVIRONMENT.name in widgets for widgets in declared.values()) >= 5
