@@ -59,7 +59,7 @@ from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout
 from fitlake.parameters import ENVIRONMENT
 from fitlake.sample.generator import generate, shipped_age_as_of, shipped_sets_dir
 from fitlake.sample.producer import set_files
-from fitlake.sample.spec import SampleSpec
+from fitlake.sample.spec import SETS, SampleSpec, set_folder
 
 # History and increment per size: None is the shipped set; a spec is a generated world (both sets landed).
 # 1m: 120 users, 4 days, a reading a second during workouts (~1.1 M readings); its increment: 12 users for
@@ -120,11 +120,11 @@ def land(spec: SampleSpec | None, shipped_set: int, work: Path, landing: Path, p
     """Land a shipped set, or both sets of a generated world (names prefixed: worlds reuse file names);
     returns the Kafka lines landed."""
     if spec is None:
-        sets = [shipped_sets_dir() / f"set{shipped_set}"]
+        sets = [set_folder(shipped_sets_dir(), shipped_set)]
     else:
         if not (work / prefix).is_dir():  # generated once, landed in each lake
             generate(spec, work / prefix)
-        sets = [work / prefix / "set1", work / prefix / "set2"]
+        sets = [set_folder(work / prefix, n) for n in SETS]
     lines = 0
     for set_dir in sets:
         for source, path in set_files(set_dir):

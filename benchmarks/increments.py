@@ -48,10 +48,10 @@ WATCHED = (f"{BRONZE}.kafka_multiplex_bz", f"{SILVER}.heart_rate", f"{SILVER}.wo
 
 def land_increment(spec: SampleSpec, work: Path, landing: Path, number: int) -> int:
     """Generate one world and copy both of its sets into the landing zone; return the files landed."""
-    generate(spec, work / f"world{number}")
+    folders = generate(spec, work / f"world{number}")
     count = 0
-    for set_no in (1, 2):
-        for source, path in set_files(work / f"world{number}" / f"set{set_no}"):
+    for folder in folders.values():
+        for source, path in set_files(folder):
             if source == DATE_LOOKUP.name:
                 continue  # the calendar is history, loaded once before the first run
             (landing / source).mkdir(parents=True, exist_ok=True)

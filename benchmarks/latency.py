@@ -88,8 +88,8 @@ def increment_files(work: Path, number: int) -> list[tuple[str, Path]]:
     lake's covers it, and the summary does not read it)."""
     start = FIRST_LANDING_DATE + timedelta(days=LANDING_SPACING_DAYS * number)
     folder = work / f"latency-{number}"
-    generate(SampleSpec(users=12, days=2, seed=100 + number, start_date=start.isoformat()), folder)
-    return [(source, path) for source, path in set_files(folder / "set1") if source != DATE_LOOKUP.name]
+    first_set = generate(SampleSpec(users=12, days=2, seed=100 + number, start_date=start.isoformat()), folder)[1]
+    return [(source, path) for source, path in set_files(first_set) if source != DATE_LOOKUP.name]
 
 
 def land_atomically(files: list[tuple[str, Path]], landing: Path, prefix: str) -> float:

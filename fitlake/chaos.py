@@ -44,6 +44,7 @@ from fitlake.errors import FitlakeError
 from fitlake.parameters import BATCH, CONTINUOUS, ENVIRONMENT
 from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
 from fitlake.sample.producer import set_files
+from fitlake.sample.spec import SETS, set_folder
 
 FITLAKE = [sys.executable, "-m", "fitlake.cli"]
 ENV = ENVIRONMENT.default
@@ -66,7 +67,7 @@ class ChaosPlan:
     kills: int = 4
     points: tuple[str, ...] = ()
     seed: int = 1
-    sets: tuple[Path, ...] = field(default_factory=lambda: (shipped_sets_dir() / "set1", shipped_sets_dir() / "set2"))
+    sets: tuple[Path, ...] = field(default_factory=lambda: tuple(set_folder(shipped_sets_dir(), n) for n in SETS))
     age_as_of: str = ""
 
     def __post_init__(self) -> None:

@@ -359,12 +359,13 @@ def _db(args: argparse.Namespace) -> int:
     from fitlake.extract.config import LOCAL_DATABASE
     from fitlake.sample.database import load_set
     from fitlake.sample.generator import shipped_sets_dir
+    from fitlake.sample.spec import set_folder
 
     layout = LocalLayout(resolve_data_root(args.data_root), args.env)
     default = layout.storage(LOCAL_DATABASE)  # where the extract reads by default (platform.storage_path)
     database = Path(args.db) if args.db else default
     sets = Path(args.set_dir) if args.set_dir else shipped_sets_dir()
-    result = load_set(database, sets / f"set{args.set}")
+    result = load_set(database, set_folder(sets, args.set))
     print(
         f"Set {args.set} -> {database}: {result.registrations} registrations inserted, "
         f"{result.sessions_written} gym sessions written, {result.sessions_unchanged} unchanged"
@@ -504,12 +505,13 @@ def _recover(args: argparse.Namespace) -> int:
 def _chaos(args: argparse.Namespace) -> int:
     """Exit 1 when the chaos lake differs from the uninterrupted one in any row."""
     from fitlake import chaos, pipeline
+    from fitlake.sample.spec import SETS, set_folder
 
     points = [flow.name for flow in pipeline.FLOWS] if args.points == "all" else args.points.split(",")
     unknown = sorted(set(points) - {flow.name for flow in pipeline.FLOWS} - {""})
     if unknown:
         raise FitlakeError(f"Unknown flow(s) {unknown} in --points: choose from {[f.name for f in pipeline.FLOWS]}.")
-    sets = () if not args.set_dir else tuple(Path(args.set_dir) / name for name in ("set1", "set2"))
+    sets = () if not args.set_dir else tuple(set_folder(args.set_dir, n) for n in SETS)
     plan = chaos.ChaosPlan(
         Path(args.work).resolve(),
         mode=args.mode,

@@ -92,5 +92,8 @@ EXTRACT_SOURCES = Parameter(
     "sources", "", "--sources", "comma-separated: registered_users,gym_logins (default: all configured)"
 )
 EXTRACT_PARAMETERS = (JDBC_URL, JDBC_DRIVER, EXTRACT_SOURCES)
+# The dashboard notebook's widget (09_dashboard): how many of the latest days with data its daily charts show.
+DAYS_SHOWN = Parameter("days", "30", "", "Days shown in the daily charts (0: all)")
+DASHBOARD_PARAMETERS = (DAYS_SHOWN,)
 # Every notebook widget with a spec: what a job or task parameter may be named (never a host).
-NOTEBOOK_PARAMETERS = (*DRIVER_PARAMETERS, *SAMPLE_PARAMETERS, *EXTRACT_PARAMETERS)
+NOTEBOOK_PARAMETERS = (*DRIVER_PARAMETERS, *SAMPLE_PARAMETERS, *EXTRACT_PARAMETERS, *DASHBOARD_PARAMETERS)

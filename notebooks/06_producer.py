@@ -35,10 +35,11 @@ from pathlib import Path
 from fitlake.parameters import FROM_FILES
 from fitlake.sample.generator import shipped_sets_dir
 from fitlake.sample.producer import produce
+from fitlake.sample.spec import set_folder
 
 sets = Path(set_dir) if set_dir else shipped_sets_dir()
 if target == FROM_FILES:
-    written = produce(sets / f"set{sample_set}", config.landing, dbutils.fs.cp, dbutils.fs.mv)
+    written = produce(set_folder(sets, sample_set), config.landing, dbutils.fs.cp, dbutils.fs.mv)
     print(f"Set {sample_set}: {len(written)} files landed under {config.landing}")
     dbutils.notebook.exit(str(len(written)))
 
@@ -48,7 +49,7 @@ from fitlake.kafka import settings as kafka_settings
 from fitlake.sample.kafka_producer import publish_set
 
 login = kafka_settings.credentials(config.kafka, config.secrets)
-report = publish_set(sets / f"set{sample_set}", kafka_settings.python_client_config(config.kafka, login))
+report = publish_set(set_folder(sets, sample_set), kafka_settings.python_client_config(config.kafka, login))
 print(f"Set {sample_set} to {config.kafka.bootstrap_servers}:")
 print("\n".join(report.lines()))
 dbutils.notebook.exit(str(report.total))

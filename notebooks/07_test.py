@@ -36,12 +36,13 @@ from fitlake.sample.expectations import (
     over_kafka,
 )
 from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.spec import manifest_path, set_folder
 
 sets = Path(set_dir) if set_dir else shipped_sets_dir()
-manifest = load_manifest(sets / f"manifest_set{sample_set}.json")
+manifest = load_manifest(manifest_path(sets, sample_set))
 expected = load_expected(sets, sample_set)
 if config.reads_topics:
-    manifest = over_kafka(manifest, [sets / f"set{n}" for n in range(1, sample_set + 1)])
+    manifest = over_kafka(manifest, [set_folder(sets, n) for n in range(1, sample_set + 1)])
     expected = expected_over_kafka(expected)
 # Row counts and values of the tables compared in full below are not checked twice: what remains is bronze's.
 manifest = not_compared_in_full(manifest, expected)

@@ -27,6 +27,7 @@ LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 # commit's checksum file, because timestamps of old dates serialize differently there (Delta's
 # ``Snapshot.allFilesInCrcVerificationForceEnabled``). A laptop set to its local zone paid that on every MERGE and
 # append. Measured in docs/performance.md.
+ZONE_OPTIONS = f"-Duser.timezone={TIME_ZONE}"
 
 # The driver JVM's compilers: a local run is a short-lived process whose code (planning, Delta's log replay,
 # hundreds of distinct small jobs) runs a few times each. With the defaults the two JIT compilers took about 60 %
@@ -69,7 +70,7 @@ def local_spark(
     for folder in (layout.warehouse, layout.dbfs, layout.runs):
         folder.mkdir(parents=True, exist_ok=True)
     java_options = (
-        f"{JIT_OPTIONS} {HEAP_OPTIONS} -Duser.timezone={TIME_ZONE} "
+        f"{JIT_OPTIONS} {HEAP_OPTIONS} {ZONE_OPTIONS} "
         f"-Dderby.system.home={layout.env_root} "
         f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()} "
         "-Dderby.stream.error.file=/dev/null"

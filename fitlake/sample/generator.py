@@ -28,7 +28,7 @@ from fitlake.sample.landing import write_set
 from fitlake.sample.manifest import build_manifest
 from fitlake.sample.model import Sample
 from fitlake.sample.rows import expected_dir, expected_tables, write_expected
-from fitlake.sample.spec import SETS, SampleSpec
+from fitlake.sample.spec import SETS, SampleSpec, manifest_path, set_folder
 from fitlake.sample.world import build_world
 
 
@@ -50,12 +50,12 @@ def generate(spec: SampleSpec, out_dir: Path) -> dict[int, Path]:
     sample = build_sample(spec)
     folders = {}
     for set_no in SETS:
-        folder = out_dir / f"set{set_no}"
+        folder = set_folder(out_dir, set_no)
         if folder.exists():
             shutil.rmtree(folder)
         write_set([item for item in sample.feed if item.set_no == set_no], folder)
         manifest = json.dumps(build_manifest(sample, set_no), indent=2) + "\n"
-        (out_dir / f"manifest_set{set_no}.json").write_text(manifest, encoding="utf-8", newline="")
+        manifest_path(out_dir, set_no).write_text(manifest, encoding="utf-8", newline="")
         write_expected(expected_tables(sample, set_no), expected_dir(out_dir, set_no))
         folders[set_no] = folder
     return folders
@@ -69,7 +69,7 @@ def shipped_sets_dir() -> Path:
 def shipped_age_as_of() -> str:
     """The date the shipped sets' expected ages are computed on (their manifests hold it): a run of the shipped
     sets must compute ages as of this date to match them."""
-    return json.loads((shipped_sets_dir() / "manifest_set1.json").read_text(encoding="utf-8"))["age_as_of"]
+    return json.loads(manifest_path(shipped_sets_dir(), SETS[0]).read_text(encoding="utf-8"))["age_as_of"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2
     for set_no, folder in folders.items():
-        print(f"set {set_no}: {folder}  (expected state: {args.out_dir / f'manifest_set{set_no}.json'})")
+        print(f"set {set_no}: {folder}  (expected state: {manifest_path(args.out_dir, set_no)})")
     return 0
 
 

@@ -7,11 +7,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 from fitlake.errors import ConfigError
 
 SETS = (1, 2)
 """The feed arrives in two sets: set 1, then set 2 (late data, the last days, a few new users)."""
+
+
+def set_folder(sets_dir: Path | str, set_no: int | str) -> Path:
+    """The folder of set ``set_no`` among generated sets (``set<N>/``, one subfolder per source)."""
+    return Path(sets_dir) / f"set{set_no}"
+
+
+def manifest_path(sets_dir: Path | str, set_no: int | str) -> Path:
+    """The manifest of what the tables hold after sets 1..``set_no`` (``manifest_set<N>.json``)."""
+    return Path(sets_dir) / f"manifest_set{set_no}.json"
+
 
 MIN_USERS = 12
 """Every scenario is played by a user of its own, so the world needs at least this many."""

@@ -16,14 +16,16 @@ from pyspark.sql import SparkSession
 from fitlake import pipeline
 from fitlake.config import PipelineConfig, load_config
 from fitlake.pipeline.history import load_date_lookup
+from fitlake.sample import spec
 from fitlake.sample.expectations import compare_tables, expected_over_kafka, load_expected
 from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
 from fitlake.sample.producer import set_files
 from fitlake.sample.rows import ExpectedTable
+from fitlake.sample.spec import set_folder
 from fitlake.tables import SCHEMAS, create_all
 
 AS_OF = shipped_age_as_of()
-SETS = ("set1", "set2")
+SETS = tuple(set_folder(shipped_sets_dir(), n).name for n in spec.SETS)  # the shipped sets' folder names
 CALENDAR = "date_lookup"
 
 

@@ -21,13 +21,15 @@ import pytest
 from fitlake import chaos
 from fitlake.errors import NO_SPACE, StorageFullError
 from fitlake.parameters import BATCH, CONTINUOUS
+from fitlake.sample import spec
 from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.spec import set_folder
 from fitlake.tables import TABLES
 
 pytestmark = pytest.mark.integration
 
 
-SETS = (shipped_sets_dir() / "set1", shipped_sets_dir() / "set2")
+SETS = tuple(set_folder(shipped_sets_dir(), n) for n in spec.SETS)
 
 
 @pytest.fixture(scope="module")

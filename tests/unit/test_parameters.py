@@ -15,6 +15,7 @@ import pytest
 from fitlake.cli import build_parser, extract_widgets, kafka_produce_widgets, main, produce_widgets
 from fitlake.config import load_config
 from fitlake.parameters import (
+    DASHBOARD_PARAMETERS,
     DELIVER_TO,
     DRIVER_PARAMETERS,
     ENVIRONMENT,
@@ -64,6 +65,10 @@ def test_the_sample_notebooks_declare_exactly_the_specs_widgets_after_the_config
     producer, test = declared_widgets("notebooks/06_producer.py"), declared_widgets("notebooks/07_test.py")
     assert producer == {parameter.name: as_widget(parameter) for parameter in SAMPLE_PARAMETERS}
     assert test == {parameter.name: as_widget(parameter) for parameter in (SAMPLE_SET, SET_DIR)}
+
+
+def test_the_dashboard_notebook_declares_exactly_the_specs_widget():
+    assert declared_widgets("notebooks/09_dashboard.py") == {p.name: as_widget(p) for p in DASHBOARD_PARAMETERS}
 
 
 def _options(command: str) -> dict[str, argparse.Action]:

@@ -8,13 +8,13 @@ from fitlake import platform
 from fitlake.errors import ConfigError
 from fitlake.local import cds, jars
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root, resolve_data_root
-from fitlake.local.session import DRIVER_MEMORY, DRIVER_MEMORY_MB, HEAP_OPTIONS, JIT_OPTIONS, TIME_ZONE, local_spark
+from fitlake.local.session import DRIVER_MEMORY, DRIVER_MEMORY_MB, HEAP_OPTIONS, JIT_OPTIONS, local_spark
 
 
 def test_session_is_local_utc_with_delta_few_partitions_and_no_ui(spark):
     conf = spark.sparkContext.getConf()
     assert spark.sparkContext.master.startswith("local[")
-    assert spark.conf.get("spark.sql.session.timeZone") == TIME_ZONE == "UTC"
+    assert spark.conf.get("spark.sql.session.timeZone") == platform.TIME_ZONE == "UTC"
     assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
     assert conf.get("spark.ui.enabled") == "false"
     assert "DeltaSparkSessionExtension" in conf.get("spark.sql.extensions")
@@ -37,10 +37,10 @@ def test_the_driver_jvm_runs_with_the_jit_and_heap_options(spark):
 def test_the_driver_jvm_runs_in_utc_whatever_the_machines_zone(spark):
     """The JVM's own default zone is the session's, set by name whatever the machine's zone: in any zone
     without "UTC" in its name Delta re-reads a table's whole state after each commit to verify its checksum
-    file (session.TIME_ZONE). The name is ours, not the machine's (a machine in UTC says ``Etc/UTC``)."""
+    file (platform.TIME_ZONE). The name is ours, not the machine's (a machine in UTC says ``Etc/UTC``)."""
     jvm = spark.sparkContext._jvm
-    assert getattr(jvm, "java.lang.System").getProperty("user.timezone") == TIME_ZONE
-    assert getattr(jvm, "java.util.TimeZone").getDefault().getID() == TIME_ZONE
+    assert getattr(jvm, "java.lang.System").getProperty("user.timezone") == platform.TIME_ZONE
+    assert getattr(jvm, "java.util.TimeZone").getDefault().getID() == platform.TIME_ZONE
 
 
 def test_the_driver_jvm_maps_the_class_data_sharing_archive_that_fitlake_jars_made(spark):
