@@ -42,7 +42,7 @@ from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout
 from fitlake.parameters import ENVIRONMENT
 from fitlake.sample.generator import generate
 from fitlake.sample.producer import set_files
-from fitlake.sample.spec import SampleSpec
+from fitlake.sample.spec import SETS, SampleSpec
 
 GOLD_TABLE = "workout_bpm_summary"
 GOAL_MARGIN_SECONDS = 5.0  # goal 5 of issue 9: visible within the trigger interval + 5 s (p95)
@@ -88,7 +88,7 @@ def increment_files(work: Path, number: int) -> list[tuple[str, Path]]:
     lake's covers it, and the summary does not read it)."""
     start = FIRST_LANDING_DATE + timedelta(days=LANDING_SPACING_DAYS * number)
     folder = work / f"latency-{number}"
-    first_set = generate(SampleSpec(users=12, days=2, seed=100 + number, start_date=start.isoformat()), folder)[1]
+    first_set = generate(SampleSpec(users=12, days=2, seed=100 + number, start_date=start.isoformat()), folder)[SETS[0]]
     return [(source, path) for source, path in set_files(first_set) if source != DATE_LOOKUP.name]
 
 

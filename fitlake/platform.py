@@ -18,6 +18,13 @@ LOCAL_ENV_CONF = "spark.fitlake.local.env"
 LOCAL_DATA_ROOT_CONF = "spark.fitlake.local.dataRoot"
 LOCAL_STORAGE_CONF = "spark.fitlake.local.storage"  # where DBFS_ROOT lives locally: LocalLayout.storage()
 LOCAL_KAFKA_CONF = "spark.fitlake.local.kafka"  # the local broker's folder: LocalLayout.kafka
+# The input size from which a local micro-batch runs with Spark's code generation (streaming.for_each_batch).
+LOCAL_CODEGEN_FROM_BYTES_CONF = "spark.fitlake.local.codegenFromBytes"
+
+# Spark's code generation off, as a local session starts, and on (Spark's defaults), as a large local micro-batch
+# runs: fitlake.local.session says why.
+CODEGEN_OFF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+CODEGEN_ON = {"spark.sql.codegen.wholeStage": "true", "spark.sql.codegen.factoryMode": "FALLBACK"}
 
 # The time zone of every session, local or on a job's cluster: the pipeline's event times and date bins assume it.
 TIME_ZONE = "UTC"

@@ -907,7 +907,8 @@ def stop_queries(queries) -> None:  # noqa: ANN001 - any iterable of StreamingQu
 
 
 def for_each_batch(stream: DataFrame, target: StreamTarget, handler) -> StreamingQuery:  # noqa: ANN001
-    """Start ``stream`` with ``handler(batch_df, batch_id)`` per micro-batch.
+    """Start ``stream`` with ``handler(batch_df, batch_id)`` per micro-batch, run with Spark's code generation as
+    the batch's size chooses (``code_generation_by_size``).
 
     After the handler's writes, and before Spark commits the batch, a test may crash the batch there
     (``fitlake.crash_points``): the moment that makes a restart replay a batch already in the tables.
@@ -916,14 +917,57 @@ def for_each_batch(stream: DataFrame, target: StreamTarget, handler) -> Streamin
 
     def handle(batch: DataFrame, batch_id: int) -> None:
         try:
+            code_generation_by_size(batch)
             handler(batch, batch_id)
         except Exception:
             if target.query_name in _STOPPING:
                 raise StoppedMidBatchError(flow) from None
             raise
+        finally:
+            # Spark plans the next micro-batch's own read before its handler runs, with its session's settings:
+            # that read is then planned as the session started, not as the last batch's size chose.
+            code_generation_by_size(batch, reset=True)
         crash_points.after_batch(flow, batch_id)
 
     return _start(stream.writeStream.foreachBatch(handle), target)
+
+
+def code_generation_by_size(batch: DataFrame, *, reset: bool = False) -> None:
+    """In a local session, Spark's code generation on for ``batch``'s session when the batch's input is at least
+    ``platform.LOCAL_CODEGEN_FROM_BYTES_CONF`` bytes, else (or with ``reset``) off, as the session starts
+    (``fitlake.local.session``).
+
+    A streaming query runs its batches in a session of its own (a clone of the one that started it), so in a
+    query's handler this sets the confs of that query alone. The work it chooses for is what the handler plans
+    (its transforms, writes and MERGEs); the batch's own read is planned by Spark before the handler runs. The
+    size is Spark's own estimate of the bytes the batch's sources read (``batch_bytes``); a source that gives none
+    (Kafka) counts as small. Results do not depend on it: generated code and Spark's interpreted evaluation compute
+    the same. Sessions without the conf (Databricks) are left as they are.
+    """
+    spark = batch.sparkSession
+    threshold = spark.conf.get(platform.LOCAL_CODEGEN_FROM_BYTES_CONF, None)
+    if threshold is None or not has_gateway(spark):
+        return
+    size = None if reset else batch_bytes(batch)
+    large = size is not None and size >= int(threshold)
+    for key, value in (platform.CODEGEN_ON if large else platform.CODEGEN_OFF).items():
+        spark.conf.set(key, value)
+
+
+def batch_bytes(batch: DataFrame) -> int | None:
+    """Spark's estimate of the bytes ``batch``'s sources read: the sum of its plan's leaves' statistics (for a file
+    or Delta source, the size of the files its batch reads; for Delta, compressed Parquet). None when a source
+    gives none (a Kafka topic: Spark then says ``spark.sql.defaultSizeInBytes``, and scales even that by the
+    projections above it, so only the leaves tell)."""
+    leaves = batch._jdf.queryExecution().optimizedPlan().collectLeaves()
+    unknown = batch.sparkSession._jsparkSession.sessionState().conf().defaultSizeInBytes()
+    total = 0
+    for index in range(leaves.size()):
+        size = int(str(leaves.apply(index).stats().sizeInBytes()))  # a Scala BigInt
+        if size >= unknown:
+            return None
+        total += size
+    return total
 
 
 def read_json_files(spark: SparkSession, path: str, schema: str, max_files_per_trigger: int | None = None) -> DataFrame:

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from fitlake import platform
 from fitlake.errors import ConfigError
 from fitlake.local import cds, jars
 from fitlake.local.layout import LocalLayout
+from fitlake.platform import LOCAL_CODEGEN_FROM_BYTES_CONF, LOCAL_KAFKA_CONF, LOCAL_STORAGE_CONF, TIME_ZONE
 from fitlake.platform import LOCAL_DATA_ROOT_CONF as DATA_ROOT_CONF
 from fitlake.platform import LOCAL_ENV_CONF as ENV_CONF
-from fitlake.platform import LOCAL_KAFKA_CONF, LOCAL_STORAGE_CONF, TIME_ZONE
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
@@ -50,6 +51,11 @@ DRIVER_MEMORY_MB = 2048  # the one knob: the heap's fixed size, and its young ha
 DRIVER_MEMORY = f"{DRIVER_MEMORY_MB}m"
 JIT_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:-UseCodeCacheFlushing"
 HEAP_OPTIONS = f"-XX:+UseParallelGC -Xms{DRIVER_MEMORY} -Xmn{DRIVER_MEMORY_MB // 2}m -XX:MetaspaceSize=256m"
+
+# Where generated code starts to pay (docs/performance.md): the bronze Kafka flow's work in a fresh process over
+# 2,000 landed lines (316 KB) took as long either way, over 10,000 (1.6 MB) 0.86x with code generation, over
+# 100,000 0.56x. The small sample's micro-batches stay below it.
+CODEGEN_FROM_BYTES = 1024 * 1024
 
 
 def local_spark(
@@ -87,9 +93,11 @@ def local_spark(
         .config("spark.databricks.delta.snapshotPartitions", "2")
         # No generated code: a run is hundreds of small jobs over a few hundred rows, and compiling each new
         # plan's Java code (Janino) cost more CPU than evaluating it; interpreted evaluation is the path
-        # Spark itself falls back to when code generation fails. Measured in benchmarks/README.md.
-        .config("spark.sql.codegen.wholeStage", "false")
-        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
+        # Spark itself falls back to when code generation fails. A micro-batch of CODEGEN_FROM_BYTES or more
+        # turns it on for its own query (streaming.for_each_batch): over many rows, interpreting costs more.
+        # Measured in docs/performance.md.
+        .config(map=platform.CODEGEN_OFF)
+        .config(LOCAL_CODEGEN_FROM_BYTES_CONF, str(CODEGEN_FROM_BYTES))
         .config("spark.ui.enabled", str(ui).lower())
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.warehouse.dir", str(layout.warehouse))
