@@ -42,9 +42,8 @@ from fitlake import crash_points
 from fitlake.contract import DATE_LOOKUP, KAFKA_MULTIPLEX
 from fitlake.errors import FitlakeError
 from fitlake.parameters import BATCH, CONTINUOUS, ENVIRONMENT
-from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
+from fitlake.sample.generator import shipped_age_as_of, shipped_sets
 from fitlake.sample.producer import set_files
-from fitlake.sample.spec import SETS, set_folder
 
 FITLAKE = [sys.executable, "-m", "fitlake.cli"]
 ENV = ENVIRONMENT.default
@@ -67,7 +66,7 @@ class ChaosPlan:
     kills: int = 4
     points: tuple[str, ...] = ()
     seed: int = 1
-    sets: tuple[Path, ...] = field(default_factory=lambda: tuple(set_folder(shipped_sets_dir(), n) for n in SETS))
+    sets: tuple[Path, ...] = field(default_factory=shipped_sets)
     age_as_of: str = ""
 
     def __post_init__(self) -> None:

@@ -11,17 +11,22 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from fitlake import platform
 from fitlake.errors import ConfigError
 from fitlake.local import cds, jars
 from fitlake.local.layout import LocalLayout
-from fitlake.platform import LOCAL_CODEGEN_FROM_BYTES_CONF, LOCAL_KAFKA_CONF, LOCAL_STORAGE_CONF, TIME_ZONE
+from fitlake.platform import (
+    CODEGEN_OFF,
+    LOCAL_CODEGEN_FROM_BYTES_CONF,
+    LOCAL_KAFKA_CONF,
+    LOCAL_STORAGE_CONF,
+    TIME_ZONE,
+)
 from fitlake.platform import LOCAL_DATA_ROOT_CONF as DATA_ROOT_CONF
 from fitlake.platform import LOCAL_ENV_CONF as ENV_CONF
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
-# The session's time zone (platform.TIME_ZONE) is the driver JVM's own default zone too (-Duser.timezone), whatever
+# The session's time zone (TIME_ZONE) is the driver JVM's own default zone too (-Duser.timezone), whatever
 # the machine's. Spark's SQL follows the session's, but Delta also looks at the JVM's: where the session zone, the
 # JVM's default or user.timezone has no "UTC" in its name, every commit to a table of at most 50 files re-reads the
 # table's whole state (a state reconstruction and a collect of its file list) to verify the file list kept in the
@@ -96,7 +101,7 @@ def local_spark(
         # Spark itself falls back to when code generation fails. A micro-batch of CODEGEN_FROM_BYTES or more
         # turns it on for its own query (streaming.for_each_batch): over many rows, interpreting costs more.
         # Measured in docs/performance.md.
-        .config(map=platform.CODEGEN_OFF)
+        .config(map=CODEGEN_OFF)
         .config(LOCAL_CODEGEN_FROM_BYTES_CONF, str(CODEGEN_FROM_BYTES))
         .config("spark.ui.enabled", str(ui).lower())
         .config("spark.ui.showConsoleProgress", "false")

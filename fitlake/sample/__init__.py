@@ -8,9 +8,9 @@ Standard library only, so it runs anywhere (no Spark).
 
 from fitlake.sample.spec import SampleSpec
 
-__all__ = ["SampleSpec", "build_sample", "generate", "shipped_sets_dir"]
+__all__ = ["SampleSpec", "build_sample", "generate", "shipped_sets", "shipped_sets_dir"]
 
-_FROM_GENERATOR = ("build_sample", "generate", "shipped_sets_dir")
+_FROM_GENERATOR = ("build_sample", "generate", "shipped_sets", "shipped_sets_dir")
 
 
 def __getattr__(name: str):

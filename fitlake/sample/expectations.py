@@ -18,7 +18,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from fitlake.config import PipelineConfig
-from fitlake.sample.rows import ExpectedTable, expected_dir, read_expected
+from fitlake.sample.rows import ExpectedTable, read_expected
+from fitlake.sample.spec import expected_folder
 
 FLOAT_TOLERANCE = 1e-9
 QUARANTINE = "bronze.quarantine"
@@ -133,7 +134,7 @@ class TableComparison:
 
 def load_expected(sets_dir: Path, upto_set: int) -> dict[str, ExpectedTable]:
     """Every silver and gold table's expected rows after sets 1..``upto_set`` (beside the manifest)."""
-    return read_expected(expected_dir(sets_dir, upto_set))
+    return read_expected(expected_folder(sets_dir, upto_set))
 
 
 def expected_over_kafka(expected: dict[str, ExpectedTable]) -> dict[str, ExpectedTable]:

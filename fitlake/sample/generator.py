@@ -27,8 +27,8 @@ from fitlake.sample.feed import build_feed
 from fitlake.sample.landing import write_set
 from fitlake.sample.manifest import build_manifest
 from fitlake.sample.model import Sample
-from fitlake.sample.rows import expected_dir, expected_tables, write_expected
-from fitlake.sample.spec import SETS, SampleSpec, manifest_path, set_folder
+from fitlake.sample.rows import expected_tables, write_expected
+from fitlake.sample.spec import SETS, SampleSpec, expected_folder, manifest_path, set_folder
 from fitlake.sample.world import build_world
 
 
@@ -56,7 +56,7 @@ def generate(spec: SampleSpec, out_dir: Path) -> dict[int, Path]:
         write_set([item for item in sample.feed if item.set_no == set_no], folder)
         manifest = json.dumps(build_manifest(sample, set_no), indent=2) + "\n"
         manifest_path(out_dir, set_no).write_text(manifest, encoding="utf-8", newline="")
-        write_expected(expected_tables(sample, set_no), expected_dir(out_dir, set_no))
+        write_expected(expected_tables(sample, set_no), expected_folder(out_dir, set_no))
         folders[set_no] = folder
     return folders
 
@@ -64,6 +64,11 @@ def generate(spec: SampleSpec, out_dir: Path) -> dict[int, Path]:
 def shipped_sets_dir() -> Path:
     """Where the two small sets generated with the default ``SampleSpec()`` ship: ``fitlake/sample/data``."""
     return Path(__file__).resolve().parent / "data"
+
+
+def shipped_sets() -> tuple[Path, ...]:
+    """The shipped sets' folders, in the order they land (set 1 first)."""
+    return tuple(set_folder(shipped_sets_dir(), set_no) for set_no in SETS)
 
 
 def shipped_age_as_of() -> str:

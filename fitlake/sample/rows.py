@@ -50,11 +50,6 @@ def utc_date(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).date().isoformat()
 
 
-def expected_dir(sets_dir: Path, upto_set: int) -> Path:
-    """Where the rows expected after sets 1..``upto_set`` lie, beside ``manifest_set<N>.json``."""
-    return Path(sets_dir) / f"expected_set{upto_set}"
-
-
 def expected_tables(sample: Sample, upto_set: int) -> dict[str, ExpectedTable]:
     """Every silver table and gold table or view after sets 1..``upto_set``, by ``<schema>.<table>``."""
     state = expected_state(sample, upto_set)

@@ -25,6 +25,11 @@ def manifest_path(sets_dir: Path | str, set_no: int | str) -> Path:
     return Path(sets_dir) / f"manifest_set{set_no}.json"
 
 
+def expected_folder(sets_dir: Path | str, set_no: int | str) -> Path:
+    """Where every table's rows expected after sets 1..``set_no`` lie, beside the manifest (``expected_set<N>/``)."""
+    return Path(sets_dir) / f"expected_set{set_no}"
+
+
 MIN_USERS = 12
 """Every scenario is played by a user of its own, so the world needs at least this many."""
 

@@ -15,21 +15,19 @@ from pyspark.sql import SparkSession
 
 from fitlake import pipeline
 from fitlake.config import PipelineConfig, load_config
+from fitlake.contract import DATE_LOOKUP
 from fitlake.pipeline.history import load_date_lookup
-from fitlake.sample import spec
 from fitlake.sample.expectations import compare_tables, expected_over_kafka, load_expected
-from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
+from fitlake.sample.generator import shipped_age_as_of, shipped_sets, shipped_sets_dir
 from fitlake.sample.producer import set_files
 from fitlake.sample.rows import ExpectedTable
-from fitlake.sample.spec import set_folder
 from fitlake.tables import SCHEMAS, create_all
 
 AS_OF = shipped_age_as_of()
-SETS = tuple(set_folder(shipped_sets_dir(), n).name for n in spec.SETS)  # the shipped sets' folder names
-CALENDAR = "date_lookup"
+SETS = shipped_sets()  # the shipped sets' folders, set 1 first
 
 
-def fresh_lake(spark: SparkSession, root: Path, calendar_of: str | None = None, **overrides: object) -> PipelineConfig:
+def fresh_lake(spark: SparkSession, root: Path, calendar_of: Path | None = None, **overrides: object) -> PipelineConfig:
     """Drop every table and give a config whose landing zone and checkpoints live under ``root``.
 
     The calendar is loaded as history before any stream runs, as the driver's setup does: the shipped set
@@ -48,15 +46,16 @@ def fresh_lake(spark: SparkSession, root: Path, calendar_of: str | None = None, 
         Path(folder.removeprefix("file:")).mkdir(parents=True, exist_ok=True)
     create_all(spark, config)
     if calendar_of is not None:
-        land(config, calendar_of, (CALENDAR,))
+        land(config, calendar_of, (DATE_LOOKUP.name,))
     load_date_lookup(spark, config)
     return config
 
 
-def land(config: PipelineConfig, set_name: str, sources: tuple[str, ...] | None = None) -> None:
-    """Copy a shipped sample set's files (of ``sources``, default all) into the landing zone."""
+def land(config: PipelineConfig, set_dir: Path, sources: tuple[str, ...] | None = None) -> None:
+    """Copy a sample set's files (of ``sources``, default all; ``set_dir``, such as one of ``SETS``) into the
+    landing zone."""
     landing = Path(config.landing.removeprefix("file:"))
-    for source, path in set_files(shipped_sets_dir() / set_name):
+    for source, path in set_files(set_dir):
         if sources is None or source in sources:
             (landing / source).mkdir(parents=True, exist_ok=True)
             shutil.copy(path, landing / source / path.name)

@@ -21,15 +21,13 @@ import pytest
 from fitlake import chaos
 from fitlake.errors import NO_SPACE, StorageFullError
 from fitlake.parameters import BATCH, CONTINUOUS
-from fitlake.sample import spec
-from fitlake.sample.generator import shipped_sets_dir
-from fitlake.sample.spec import set_folder
+from fitlake.sample.generator import shipped_sets
 from fitlake.tables import TABLES
 
 pytestmark = pytest.mark.integration
 
 
-SETS = tuple(set_folder(shipped_sets_dir(), n) for n in spec.SETS)
+SETS = shipped_sets()
 
 
 @pytest.fixture(scope="module")

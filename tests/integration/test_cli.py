@@ -17,6 +17,7 @@ from fitlake.config import load_config
 from fitlake.local.layout import DATA_ROOT_ENV_VAR, LocalLayout, repo_root
 from fitlake.local.run_page import RunPage
 from fitlake.pipeline.flow import waits_for
+from fitlake.sample import spec
 from fitlake.tables import setup_objects
 
 pytestmark = pytest.mark.integration
@@ -97,9 +98,10 @@ def test_a_malformed_parameter_is_a_clear_error(tmp_path):
 def test_generate_writes_sets_and_manifests(tmp_path):
     result = fitlake("generate", str(tmp_path / "sets"), "--users", "14", "--days", "2", "--seed", "11")
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in ("set1", "set2", "manifest_set1.json", "manifest_set2.json"):
-        assert (tmp_path / "sets" / name).exists()
-    assert json.loads((tmp_path / "sets" / "manifest_set2.json").read_text())["spec"]["users"] == 14
+    for set_no in spec.SETS:
+        assert spec.set_folder(tmp_path / "sets", set_no).is_dir()
+        assert spec.manifest_path(tmp_path / "sets", set_no).is_file()
+    assert json.loads(spec.manifest_path(tmp_path / "sets", 2).read_text())["spec"]["users"] == 14
 
 
 def _started_after_their_inputs(lines: list[str], waits: dict[str, tuple[str, ...]]) -> None:

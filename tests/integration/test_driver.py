@@ -17,6 +17,7 @@ from waiting import wait_for
 
 from fitlake import platform
 from fitlake.config import PipelineConfig, load_config
+from fitlake.contract import DATE_LOOKUP
 from fitlake.deployment.jobs import REVIEWED_JOBS, integration_test_job_name
 from fitlake.errors import NotebookCellError
 from fitlake.local.executor import NotebookRuntime
@@ -24,8 +25,9 @@ from fitlake.local.layout import LocalLayout, repo_root
 from fitlake.local.run_page import RunPage
 from fitlake.pipeline import FLOWS
 from fitlake.sample.expectations import check, compare_tables, load_expected, load_manifest, not_compared_in_full
-from fitlake.sample.generator import shipped_age_as_of, shipped_sets_dir
+from fitlake.sample.generator import shipped_age_as_of, shipped_sets, shipped_sets_dir
 from fitlake.sample.producer import produce
+from fitlake.sample.spec import expected_folder, manifest_path
 from fitlake.tables import SCHEMAS
 
 pytestmark = pytest.mark.integration
@@ -105,7 +107,7 @@ def test_continuous_mode_picks_up_each_set_as_it_lands_and_stops_cleanly(spark, 
         "age_as_of": AS_OF,
     }
     # The calendar is history: it is in the landing zone before the driver starts and loads it once.
-    calendar = next((shipped_sets_dir() / "set1" / "date_lookup").iterdir())
+    calendar = next((shipped_sets()[0] / DATE_LOOKUP.name).iterdir())
     _local_copy(str(calendar), f"{landing}/date_lookup/{calendar.name}")
     # The landing zone lies outside the data root: dbutils.fs may change it because the caller says so.
     runtime = NotebookRuntime(spark, layout, echo=False, fs_roots=(tmp_path / "landing",))
@@ -123,9 +125,9 @@ def test_continuous_mode_picks_up_each_set_as_it_lands_and_stops_cleanly(spark, 
     driver_ended = _ended(driver, outcome)
     try:
         wait_for(lambda: len(spark.streams.active) >= len(FLOWS), "the start of every flow's stream", gone=driver_ended)
-        produce(shipped_sets_dir() / "set1", landing, _local_copy, _local_move)
+        produce(shipped_sets()[0], landing, _local_copy, _local_move)
         _wait_for_set(spark, config, 1, driver_ended)
-        produce(shipped_sets_dir() / "set2", landing, _local_copy, _local_move)
+        produce(shipped_sets()[1], landing, _local_copy, _local_move)
         _wait_for_set(spark, config, 2, driver_ended)
     finally:
         _stop(spark, driver)
@@ -152,7 +154,7 @@ def _wait_for_set(
     """Until the tables hold what sets 1..``upto_set`` must give, as the test notebook checks it (an event: the
     streams have caught up): bronze's row counts, every silver and gold table in full; checked every 5 s."""
     expected = load_expected(shipped_sets_dir(), upto_set)
-    manifest = not_compared_in_full(load_manifest(shipped_sets_dir() / f"manifest_set{upto_set}.json"), expected)
+    manifest = not_compared_in_full(load_manifest(manifest_path(shipped_sets_dir(), upto_set)), expected)
     problems: list = []
 
     def holds() -> bool:
@@ -186,10 +188,10 @@ def _the_test_notebook_names_what_differs(spark: SparkSession, layout: LocalLayo
     count with its expected and actual value; nothing else (every other expectation holds)."""
     sets = tmp_path / "sets"
     shutil.copytree(shipped_sets_dir(), sets)
-    manifest = json.loads((sets / "manifest_set2.json").read_text())
+    manifest = json.loads(manifest_path(sets, 2).read_text())
     manifest["tables"]["bronze.gym_logins_bz"] += 1
-    (sets / "manifest_set2.json").write_text(json.dumps(manifest))
-    users = sets / "expected_set2" / "silver.users.jsonl"
+    manifest_path(sets, 2).write_text(json.dumps(manifest))
+    users = expected_folder(sets, 2) / "silver.users.jsonl"
     header, first, *others = users.read_text().splitlines()
     user_id, device_id, *_ = changed = json.loads(first)
     changed[1] += 1  # another device than the one registered

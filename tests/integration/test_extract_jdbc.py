@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from lake import fresh_lake
+from lake import SETS, fresh_lake
 
 from fitlake import pipeline
 from fitlake.config import PipelineConfig, load_config
@@ -22,7 +22,6 @@ from fitlake.extract.run import state_path
 from fitlake.extract.state import ExtractState, StateStore
 from fitlake.local.fs import LocalFs
 from fitlake.sample.database import create_schema, load_set
-from fitlake.sample.generator import shipped_sets_dir
 
 pytestmark = pytest.mark.integration
 
@@ -66,9 +65,9 @@ def landed(config: PipelineConfig, source: str) -> dict[str, list[list[str]]]:
 
 def test_a_logout_written_after_its_login_was_copied_is_delivered_again(spark, lake):
     config, extract, fs, database = lake
-    load_set(database, shipped_sets_dir() / "set1")
+    load_set(database, SETS[0])
     extract_all(spark, config, extract, fs, no_secrets)
-    load_set(database, shipped_sets_dir() / "set2")
+    load_set(database, SETS[1])
     deliveries = extract_all(spark, config, extract, fs, no_secrets)
     assert [(d.source, d.low, d.high, d.rows) for d in deliveries] == [
         ("registered_users", 12, 24, 4),
@@ -82,7 +81,7 @@ def test_a_logout_written_after_its_login_was_copied_is_delivered_again(spark, l
 
 def test_bad_values_land_as_the_database_holds_them(spark, lake):
     config, extract, fs, database = lake
-    load_set(database, shipped_sets_dir() / "set1")
+    load_set(database, SETS[0])
     extract_all(spark, config, extract, fs, no_secrets, ["registered_users"])
     rows = landed(config, "registered_users")["registered_users-start-12.csv"]
     assert ["61750", "190122", "14:0a:94:d6:49:3c", "2023-03-05T10:01:40Z"] in rows
@@ -91,7 +90,7 @@ def test_bad_values_land_as_the_database_holds_them(spark, lake):
 
 def test_an_empty_increment_writes_no_file_and_keeps_the_mark(spark, lake):
     config, extract, fs, database = lake
-    load_set(database, shipped_sets_dir() / "set1")
+    load_set(database, SETS[0])
     extract_all(spark, config, extract, fs, no_secrets)
     before = {source: landed(config, source) for source in ("registered_users", "gym_logins")}
     assert extract_all(spark, config, extract, fs, no_secrets) == []
@@ -101,7 +100,7 @@ def test_an_empty_increment_writes_no_file_and_keeps_the_mark(spark, lake):
 
 def test_a_large_increment_lands_as_several_files_each_row_once(spark, lake):
     config, extract, fs, database = lake
-    load_set(database, shipped_sets_dir() / "set1")
+    load_set(database, SETS[0])
     deliveries = extract_all(spark, config, replace(extract, max_rows_per_file=5), fs, no_secrets, ["registered_users"])
     assert [(d.low, d.high, d.rows) for d in deliveries] == [(None, 5, 5), (5, 10, 5), (10, 12, 2)]
     files = landed(config, "registered_users")
@@ -111,16 +110,16 @@ def test_a_large_increment_lands_as_several_files_each_row_once(spark, lake):
 
 def test_the_overlap_window_re_reads_marks_below_the_saved_one(spark, lake):
     config, extract, fs, database = lake
-    load_set(database, shipped_sets_dir() / "set1")
+    load_set(database, SETS[0])
     extract_all(spark, config, extract, fs, no_secrets, ["registered_users"])
-    load_set(database, shipped_sets_dir() / "set2")
+    load_set(database, SETS[1])
     (delivery,) = extract_all(spark, config, replace(extract, overlap=3), fs, no_secrets, ["registered_users"])
     assert (delivery.low, delivery.high, delivery.rows) == (9, 24, 7)  # marks 10-12 again, then set 2's 4 rows
 
 
 def test_a_crash_before_the_rename_is_finished_by_the_next_run(spark, lake, tmp_path):
     config, extract, _, database = lake
-    load_set(database, shipped_sets_dir() / "set1")
+    load_set(database, SETS[0])
     fs = CrashBeforeRename(tmp_path / "dbfs", tmp_path / "volumes", roots=(tmp_path,))
     with pytest.raises(SimulatedCrashError):
         extract_all(spark, config, extract, fs, no_secrets, ["gym_logins"])
@@ -132,7 +131,7 @@ def test_a_crash_before_the_rename_is_finished_by_the_next_run(spark, lake, tmp_
 
 def test_a_row_without_a_usable_mark_stops_the_extract(spark, lake):
     config, extract, fs, database = lake
-    load_set(database, shipped_sets_dir() / "set1")
+    load_set(database, SETS[0])
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE gym_sessions SET row_version = NULL WHERE session_id = 3")
     with pytest.raises(FitlakeError, match="1 row.* NULL or non-integer row_version"):

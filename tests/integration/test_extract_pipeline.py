@@ -22,7 +22,6 @@ from fitlake.extract.run import Delivery, state_path
 from fitlake.extract.state import ExtractState, StateStore
 from fitlake.local.fs import LocalFs
 from fitlake.sample.database import load_set
-from fitlake.sample.generator import shipped_sets_dir
 
 # Sources that do not come from the database: landed as files, as in the file mode.
 OTHER_SOURCES = (KAFKA_MULTIPLEX.name, DATE_LOOKUP.name)  # the extract lands the CSV sources
@@ -59,10 +58,10 @@ def test_sets_through_the_database_give_the_expected_tables(spark, tmp_path):
     database = tmp_path / "source.sqlite"
     extract = load_extract_config(spark, "dev", jdbc_url=f"jdbc:sqlite:{database}")
     fs = LocalFs(tmp_path / "dbfs", tmp_path / "volumes", roots=(tmp_path,))
-    for upto_set, set_name in enumerate(SETS, start=1):
-        load_set(database, shipped_sets_dir() / set_name)
+    for upto_set, set_dir in enumerate(SETS, start=1):
+        load_set(database, set_dir)
         extract_all(spark, config, extract, fs, no_secrets)
-        land(config, set_name, OTHER_SOURCES)
+        land(config, set_dir, OTHER_SOURCES)
         pipeline.run(spark, config)
         assert_as_expected(spark, config, upto_set)
     # The malformed registration came through the database unchanged, and bronze quarantined it.
@@ -77,7 +76,7 @@ def test_a_crash_between_file_and_mark_loses_and_duplicates_nothing(spark, tmp_p
     fs = LocalFs(tmp_path / "dbfs", tmp_path / "volumes", roots=(tmp_path,))
     store = StateStore(spark, state_path(config, "gym_logins"), "gym_logins")
 
-    load_set(database, shipped_sets_dir() / "set1")
+    load_set(database, SETS[0])
     crash_when_confirming(monkeypatch, "gym_logins")
     with pytest.raises(SimulatedCrashError):
         extract_all(spark, config, extract, fs, no_secrets)
@@ -86,7 +85,7 @@ def test_a_crash_between_file_and_mark_loses_and_duplicates_nothing(spark, tmp_p
     assert {name: len(rows) for name, rows in first.items()} == {"gym_logins-start-20.csv": 7}
 
     # The stream ingests the landed file before anyone re-runs the extract.
-    land(config, "set1", OTHER_SOURCES)
+    land(config, SETS[0], OTHER_SOURCES)
     pipeline.run(spark, config)
     assert_as_expected(spark, config, 1)
     # The claim deterministic names rest on: a file stream ingests a name once, even when it is written again.
@@ -100,9 +99,9 @@ def test_a_crash_between_file_and_mark_loses_and_duplicates_nothing(spark, tmp_p
     ]
     assert store.load() == ExtractState(20) and landed_rows(config, "gym_logins") == first
 
-    load_set(database, shipped_sets_dir() / "set2")
+    load_set(database, SETS[1])
     extract_all(spark, config, extract, fs, no_secrets)
-    land(config, "set2", OTHER_SOURCES)
+    land(config, SETS[1], OTHER_SOURCES)
     pipeline.run(spark, config)
 
     files = landed_rows(config, "gym_logins")

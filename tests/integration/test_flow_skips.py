@@ -99,7 +99,7 @@ def test_a_replaced_checkpoint_is_not_taken_for_the_one_it_replaces(spark, set1_
 def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_path, capsys):
     config = _processed_lake(spark, tmp_path)
     assert set(_written_per_batch(capsys.readouterr().out)) == set(ALL_FLOWS)  # a first run: every flow's batches
-    land(config, "set2", sources=("gym_logins",))
+    land(config, SETS[1], sources=("gym_logins",))
     summary = pipeline.run(spark, config)
     assert _ran(summary) == {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
     # The progress shows exactly the flows that ran, each batch as it ended, with the rows it wrote: together
@@ -113,7 +113,7 @@ def test_new_files_run_exactly_the_flows_they_feed_and_reach_gold(spark, tmp_pat
     assert f"start 1 flow ({BRONZE}.gym_logins_bz), 2 skipped (nothing new: " in printed
     assert f"start 0 flows, 1 skipped (nothing new: {GOLD}.workout_bpm_summary)" in printed
     # The rest of set 2 (a copy of gym_logins again would be a rewritten file: its flow would rightly run).
-    land(config, "set2", sources=tuple(source for source in SOURCE_NAMES if source != GYM_LOGINS.name))
+    land(config, SETS[1], sources=tuple(source for source in SOURCE_NAMES if source != GYM_LOGINS.name))
     ran = _ran(pipeline.run(spark, config))
     assert ran == set(ALL_FLOWS) - {f"{BRONZE}.gym_logins_bz", f"{SILVER}.gym_logs"}
     # Landed in two parts, skipping in between, the lake ends holding what sets 1 and 2 must give.

@@ -15,13 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from lake import AS_OF
+from lake import AS_OF, SETS
 from waiting import HANG_GUARD_SECONDS, wait_for
 
 from fitlake.config import CONFIG_DIR, CONFIG_DIR_ENV_VAR
 from fitlake.kafka.settings import KafkaSettings, python_client_config
 from fitlake.local.layout import LocalLayout
-from fitlake.sample.generator import shipped_sets_dir
 from fitlake.sample.kafka_producer import publish_set
 
 pytestmark = pytest.mark.integration
@@ -59,7 +58,7 @@ def _wait_for_batch(checkpoint: Path, child: subprocess.Popen, log: Path) -> Non
 
 def test_a_sigkilled_kafka_stream_restarts_with_every_record_once(spark, kafka_topics, tmp_path):
     settings = KafkaSettings(kafka_topics.bootstrap_servers)
-    published = publish_set(shipped_sets_dir() / "set1", python_client_config(settings, None)).total
+    published = publish_set(SETS[0], python_client_config(settings, None)).total
     env = {**os.environ, CONFIG_DIR_ENV_VAR: str(_config_with_small_batches(tmp_path / "config"))}
     data_root = tmp_path / "root"
     checkpoint = LocalLayout(data_root, "dev").checkpoints / "bronze" / "kafka_multiplex_bz_from_kafka"

@@ -20,7 +20,6 @@ from fitlake.kafka.settings import KafkaSettings, credentials, python_client_con
 from fitlake.local.secrets import EnvSecrets, Redactor, secret_env_var
 from fitlake.parameters import BATCH
 from fitlake.pipeline import bronze as bronze_flows
-from fitlake.sample.generator import shipped_sets_dir
 from fitlake.sample.kafka_producer import publish_set
 from fitlake.streaming import Trigger
 
@@ -28,17 +27,17 @@ pytestmark = pytest.mark.integration
 
 FILE_SOURCES = tuple(name for name in SOURCE_NAMES if name != KAFKA_MULTIPLEX.name)
 # The lines of the shipped sets that are no Kafka record at all (file mode: bronze quarantine rows).
-UNPUBLISHABLE = {"set1": ["set1-part-00003.json:20"], "set2": ["set2-part-00000.json:5"]}
+UNPUBLISHABLE = {SETS[0]: ["set1-part-00003.json:20"], SETS[1]: ["set2-part-00000.json:5"]}
 
 
-def _publish(broker, set_name: str) -> int:
+def _publish(broker, set_dir: Path) -> int:
     client = python_client_config(KafkaSettings(broker.bootstrap_servers), None)
-    report = publish_set(shipped_sets_dir() / set_name, client)
-    assert [item.origin for item in report.rejected] == UNPUBLISHABLE[set_name], report.lines()
+    report = publish_set(set_dir, client)
+    assert [item.origin for item in report.rejected] == UNPUBLISHABLE[set_dir], report.lines()
     return report.total
 
 
-def _kafka_lake(spark, root: Path, broker, calendar_of: str | None = None, **kafka: object):
+def _kafka_lake(spark, root: Path, broker, calendar_of: Path | None = None, **kafka: object):
     settings = KafkaSettings(broker.bootstrap_servers, **kafka)
     return fresh_lake(spark, root, calendar_of, bronze_source="kafka", kafka=settings)
 
@@ -48,9 +47,9 @@ def test_kafka_mode_gives_the_expected_silver_and_gold(spark, kafka_topics, tmp_
     Kafka, and in the file mode bronze quarantines them, so neither reaches silver."""
     config = _kafka_lake(spark, tmp_path, kafka_topics, calendar_of=SETS[0])
     published = 0
-    for upto_set, set_name in enumerate(SETS, start=1):
-        land(config, set_name, FILE_SOURCES)
-        published += _publish(kafka_topics, set_name)
+    for upto_set, set_dir in enumerate(SETS, start=1):
+        land(config, set_dir, FILE_SOURCES)
+        published += _publish(kafka_topics, set_dir)
         pipeline.run(spark, config)
         assert_as_expected(spark, config, upto_set)
 
@@ -68,7 +67,7 @@ def test_a_batch_crashed_after_its_append_is_replayed_from_the_checkpointed_offs
     checkpoint commit (a crash point); the restart replays that batch from the offsets it had planned (the
     Kafka flow's own replay path, taken every time here) and Delta's idempotent append writes nothing twice."""
     config = _kafka_lake(spark, tmp_path, kafka_topics, max_offsets_per_trigger=200)
-    published = _publish(kafka_topics, "set1")
+    published = _publish(kafka_topics, SETS[0])
     table = config.table("bronze", "kafka_multiplex_bz")
     flow = next(flow for flow in bronze_flows.FLOWS if flow.name == "bronze.kafka_multiplex_bz")
 
@@ -106,7 +105,7 @@ def test_sasl_plain_credentials_come_from_secrets(spark, kafka_topics, monkeypat
     assert kafka_topics.sasl_password not in repr(config)
     login = credentials(settings, secrets)
     assert kafka_topics.sasl_password not in repr(login)
-    report = publish_set(shipped_sets_dir() / "set2", python_client_config(settings, login))
+    report = publish_set(SETS[1], python_client_config(settings, login))
     assert report.total > 0
 
     pipeline.run(spark, config, layers=["bronze"])

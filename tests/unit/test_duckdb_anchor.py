@@ -21,7 +21,8 @@ import pytest
 from fitlake import contract
 from fitlake.sample import shipped_sets_dir
 from fitlake.sample.producer import set_files
-from fitlake.sample.rows import expected_dir, read_expected
+from fitlake.sample.rows import read_expected
+from fitlake.sample.spec import expected_folder, manifest_path
 
 ANCHOR_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "duckdb_tables.py"
 
@@ -64,7 +65,7 @@ def _value(con: duckdb.DuckDBPyConnection, entry: dict) -> object:
 
 @pytest.mark.parametrize("upto_set", [1, 2])
 def test_the_anchor_computes_what_the_manifest_expects(tmp_path: Path, upto_set: int) -> None:
-    manifest = json.loads((shipped_sets_dir() / f"manifest_set{upto_set}.json").read_text())
+    manifest = json.loads(manifest_path(shipped_sets_dir(), upto_set).read_text())
     _land(tmp_path, tuple(range(1, upto_set + 1)))
     con = duckdb.connect()
     rows = anchor.recompute(
@@ -97,11 +98,11 @@ def _comparable(row: tuple) -> tuple:
 
 @pytest.mark.parametrize("upto_set", [1, 2])
 def test_the_anchor_computes_the_expected_rows_in_full(tmp_path: Path, upto_set: int) -> None:
-    manifest = json.loads((shipped_sets_dir() / f"manifest_set{upto_set}.json").read_text())
+    manifest = json.loads(manifest_path(shipped_sets_dir(), upto_set).read_text())
     _land(tmp_path, tuple(range(1, upto_set + 1)))
     con = duckdb.connect()
     anchor.recompute(con, tmp_path, date.fromisoformat(manifest["age_as_of"]), manifest["spec"]["max_workout_hours"])
-    expected = read_expected(expected_dir(shipped_sets_dir(), upto_set))
+    expected = read_expected(expected_folder(shipped_sets_dir(), upto_set))
     assert set(expected) - {t.name for t in anchor.TABLES} == {"silver.date_lookup"}  # the anchor's only gap
     for table in anchor.TABLES:
         want = expected[table.name]

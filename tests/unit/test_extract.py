@@ -16,7 +16,7 @@ from fitlake.extract.config import SQLITE_DRIVER, load_extract_config
 from fitlake.extract.increment import Increment, csv_text, read_from
 from fitlake.extract.jdbc_url import checked_jdbc_url
 from fitlake.sample.database import load_set
-from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.generator import shipped_sets
 
 LATE_LOGOUT_VISIT = ("14:0a:19:71:17:44", 2, 1678187793.0)
 
@@ -75,9 +75,9 @@ def _sessions(database: Path) -> dict[tuple, tuple]:
 
 def test_a_late_logout_updates_its_visit_and_raises_its_change_column(tmp_path: Path):
     database = tmp_path / "source.sqlite"
-    load_set(database, shipped_sets_dir() / "set1")
+    load_set(database, shipped_sets()[0])
     logout_before, version_before = _sessions(database)[LATE_LOGOUT_VISIT]
-    result = load_set(database, shipped_sets_dir() / "set2")
+    result = load_set(database, shipped_sets()[1])
     sessions = _sessions(database)
     logout_after, version_after = sessions[LATE_LOGOUT_VISIT]
     assert (logout_before, logout_after) == (1678192530.0, 1678193790.0)
@@ -88,7 +88,7 @@ def test_a_late_logout_updates_its_visit_and_raises_its_change_column(tmp_path: 
 
 def test_malformed_values_are_stored_as_written(tmp_path: Path):
     database = tmp_path / "source.sqlite"
-    load_set(database, shipped_sets_dir() / "set1")
+    load_set(database, shipped_sets()[0])
     with sqlite3.connect(database) as connection:
         (text,) = connection.execute(
             "SELECT registration_timestamp FROM registrations WHERE typeof(registration_timestamp) = 'text'"

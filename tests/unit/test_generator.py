@@ -33,7 +33,8 @@ from fitlake.sample.model import (
     Workout,
     WorkoutEvent,
 )
-from fitlake.sample.rows import expected_dir, read_expected
+from fitlake.sample.rows import read_expected
+from fitlake.sample.spec import expected_folder, manifest_path, set_folder
 from fitlake.sample.world import NO_STOP_READING_MINUTES, ROLES
 from fitlake.tables import TABLES
 
@@ -66,7 +67,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 
 def manifest(out: Path, set_no: int) -> dict:
-    return json.loads((out / f"manifest_set{set_no}.json").read_text(encoding="utf-8"))
+    return json.loads(manifest_path(out, set_no).read_text(encoding="utf-8"))
 
 
 def value(manifest_doc: dict, table: str, column: str, where: dict) -> object:
@@ -133,13 +134,13 @@ def test_generate_returns_the_set_folders(tmp_path):
 
 
 def test_landing_layout(out):
-    assert {p.name for p in (out / "set1").iterdir()} == SOURCES_SET1
-    assert {p.name for p in (out / "set2").iterdir()} == SOURCES_SET2
-    landed = sorted((out / "set1").rglob("*.*"))
+    assert {p.name for p in set_folder(out, 1).iterdir()} == SOURCES_SET1
+    assert {p.name for p in set_folder(out, 2).iterdir()} == SOURCES_SET2
+    landed = sorted(set_folder(out, 1).rglob("*.*"))
     assert {path.parent.name for path in landed} == SOURCES_SET1
     for path in landed:
         assert path.suffix == (".csv" if path.parent.name in ("registered_users", "gym_logins") else ".json")
-    assert (out / "manifest_set1.json").is_file() and (out / "manifest_set2.json").is_file()
+    assert manifest_path(out, 1).is_file() and manifest_path(out, 2).is_file()
 
 
 @pytest.mark.parametrize("set_no", [1, 2])
@@ -180,7 +181,7 @@ def test_kafka_lines_are_records_with_documented_payloads(out, set_no):
 
 
 def test_kafka_offsets_grow_per_topic_and_partition(out):
-    records = kafka_records(out / "set1") + kafka_records(out / "set2")
+    records = kafka_records(set_folder(out, 1)) + kafka_records(set_folder(out, 2))
     for topic in PAYLOAD_FIELDS:
         for partition in (0, 1):
             offsets = [r["offset"] for r in records if (r["topic"], r["partition"]) == (topic, partition)]
@@ -406,7 +407,7 @@ def test_malformed_lines(sample, out):
         assert len(lines) - len(kafka_records(out / f"set{set_no}")) == 1  # one line is not JSON
     missing = [
         json.loads(r["value"])
-        for r in kafka_records(out / "set2")
+        for r in kafka_records(set_folder(out, 2))
         if r["topic"] == "bpm" and "device_id" not in r["value"]
     ]
     assert len(missing) == 1 and set(missing[0]) == {"time", "heartrate"}
@@ -434,7 +435,7 @@ def test_manifest_format(out):
 
 @pytest.mark.parametrize("set_no", [1, 2])
 def test_expected_rows_hold_every_silver_and_gold_table_in_full(out, set_no):
-    tables = read_expected(expected_dir(out, set_no))
+    tables = read_expected(expected_folder(out, set_no))
     counts = manifest(out, set_no)["tables"]
     ddl = {f"{t.schema}.{t.name}": t.columns for t in TABLES if t.schema in ("silver", "gold")}
     assert set(tables) == set(ddl) | {"gold.gym_summary"}
@@ -448,7 +449,7 @@ def test_expected_rows_hold_every_silver_and_gold_table_in_full(out, set_no):
 
 
 def test_expected_rows_agree_with_the_manifest_values(out, sample):
-    tables = read_expected(expected_dir(out, 2))
+    tables = read_expected(expected_folder(out, 2))
     late = sample.world.workout("late_readings")
     summary = tables["gold.workout_bpm_summary"]
     (row,) = [r for r in summary.rows if (r[2], r[0], r[1]) == late.key]

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from fitlake.sample.expectations import load_manifest, over_kafka
-from fitlake.sample.generator import shipped_sets_dir
+from fitlake.sample.generator import shipped_sets, shipped_sets_dir
 from fitlake.sample.kafka_producer import Record, Rejected, parse_line, read_set
+from fitlake.sample.spec import manifest_path
 
 
 def line(**fields: object) -> str:
@@ -44,9 +45,9 @@ def test_a_line_that_cannot_be_published_as_it_stands_is_reported_with_the_reaso
 
 def test_the_shipped_sets_publish_every_record_and_report_their_two_malformed_lines():
     counts = {}
-    for name in ("set1", "set2"):
-        records, rejected = read_set(shipped_sets_dir() / name)
-        counts[name] = (len(records), [r.origin for r in rejected])
+    for set_dir in shipped_sets():
+        records, rejected = read_set(set_dir)
+        counts[set_dir.name] = (len(records), [r.origin for r in rejected])
         assert {r.topic for r in records} == {"user_info", "bpm", "workout"}
         assert all(1.6e12 < r.timestamp_ms < 1.7e12 for r in records)
     assert counts == {"set1": (1447, ["set1-part-00003.json:20"]), "set2": (467, ["set2-part-00000.json:5"])}
@@ -54,10 +55,10 @@ def test_the_shipped_sets_publish_every_record_and_report_their_two_malformed_li
 
 def test_over_kafka_expects_the_unpublishable_lines_outside_bronze_quarantine():
     sets = shipped_sets_dir()
-    manifest = load_manifest(sets / "manifest_set2.json")
-    unpublished = sum(len(read_set(sets / name)[1]) for name in ("set1", "set2"))
+    manifest = load_manifest(manifest_path(sets, 2))
+    unpublished = sum(len(read_set(set_dir)[1]) for set_dir in shipped_sets())
     assert unpublished == 2  # one line per shipped set is not a JSON record at all
-    adjusted = over_kafka(manifest, [sets / "set1", sets / "set2"])
+    adjusted = over_kafka(manifest, list(shipped_sets()))
     assert adjusted["tables"]["bronze.quarantine"] == manifest["tables"]["bronze.quarantine"] - unpublished
     assert {k: v for k, v in adjusted["tables"].items() if k != "bronze.quarantine"} == {
         k: v for k, v in manifest["tables"].items() if k != "bronze.quarantine"
