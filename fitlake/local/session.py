@@ -107,6 +107,10 @@ def local_spark(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.warehouse.dir", str(layout.warehouse))
         .config("spark.sql.catalogImplementation", "hive")
+        # Hive makes a folder for downloaded resources in each session, named by the session, under the system's
+        # temporary folder by default, and never removes it: one per run, forever. fitlake downloads none, so one
+        # folder per environment, beside its metastore.
+        .config("spark.hadoop.hive.downloaded.resources.dir", str(layout.env_root / "hive-resources"))
         .config(
             "spark.hadoop.javax.jdo.option.ConnectionURL",
             f"jdbc:derby:;databaseName={layout.metastore};create=true",

@@ -75,6 +75,15 @@ def test_tables_live_in_a_persistent_metastore_under_the_environments_root(spark
     assert spark.conf.get("spark.sql.catalogImplementation") == "hive"
 
 
+def test_hives_session_folder_lies_under_the_environments_root_not_the_temporary_folder(spark, layout):
+    """Hive's per-session resources folder (``<session id>_resources``, by default in the system's temporary
+    folder and never removed) is one folder beside the metastore, made when the metastore is first used."""
+    spark.sql("SHOW DATABASES").collect()
+    hive_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    assert hive_conf.get("hive.downloaded.resources.dir") == str(layout.env_root / "hive-resources")
+    assert (layout.env_root / "hive-resources").is_dir()
+
+
 def test_a_second_environment_in_the_same_process_is_refused(spark, layout):
     with pytest.raises(ConfigError, match="its own process"):
         local_spark(LocalLayout(layout.data_root, "prod"))
