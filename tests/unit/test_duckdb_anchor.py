@@ -22,7 +22,7 @@ from fitlake import contract
 from fitlake.sample import shipped_sets_dir
 from fitlake.sample.producer import set_files
 from fitlake.sample.rows import read_expected
-from fitlake.sample.spec import expected_folder, manifest_path
+from fitlake.sample.spec import expected_folder, manifest_path, set_folder
 
 ANCHOR_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "duckdb_tables.py"
 
@@ -50,7 +50,7 @@ def test_the_anchors_own_copies_of_the_contracts_constants_agree_with_it() -> No
 
 def _land(landing: Path, sets: tuple[int, ...]) -> None:
     for set_no in sets:
-        for source, path in set_files(shipped_sets_dir() / f"set{set_no}"):
+        for source, path in set_files(set_folder(shipped_sets_dir(), set_no)):
             (landing / source).mkdir(parents=True, exist_ok=True)
             shutil.copy(path, landing / source / path.name)
 

@@ -148,14 +148,14 @@ def test_csv_headers(out, set_no):
     headers = {"registered_users": "user_id,device_id,mac_address,registration_timestamp"}
     headers["gym_logins"] = "mac_address,gym,login,logout"
     for source, header in headers.items():
-        paths = sorted((out / f"set{set_no}" / source).glob("*.csv"))
+        paths = sorted((set_folder(out, set_no) / source).glob("*.csv"))
         assert paths
         assert all(p.read_text().splitlines()[0] == header for p in paths)
 
 
 @pytest.mark.parametrize("set_no", [1, 2])
 def test_kafka_lines_are_records_with_documented_payloads(out, set_no):
-    records = kafka_records(out / f"set{set_no}")
+    records = kafka_records(set_folder(out, set_no))
     assert records
     payloads_checked = set()
     for record in records:
@@ -247,7 +247,7 @@ def test_some_files_lack_a_final_newline_and_others_have_one(out):
 
 def test_kafka_timestamps_in_milliseconds_and_some_in_seconds(out):
     for set_no in (1, 2):
-        stamps = [r["timestamp"] for r in kafka_records(out / f"set{set_no}")]
+        stamps = [r["timestamp"] for r in kafka_records(set_folder(out, set_no))]
         seconds = [s for s in stamps if s < 1e11]
         assert seconds and len(seconds) < len(stamps) / 4
         assert all(1e12 < s < 1e13 for s in stamps if s >= 1e11)
@@ -403,8 +403,8 @@ def test_malformed_lines(sample, out):
     bad_payloads = [(i.set_no, i.record.topic) for i in sample.feed if isinstance(i.record, BadPayload)]
     assert sorted(bad_payloads) == [(1, "user_info"), (2, "bpm")]
     for set_no in (1, 2):
-        lines = kafka_lines(out / f"set{set_no}")
-        assert len(lines) - len(kafka_records(out / f"set{set_no}")) == 1  # one line is not JSON
+        lines = kafka_lines(set_folder(out, set_no))
+        assert len(lines) - len(kafka_records(set_folder(out, set_no))) == 1  # one line is not JSON
     missing = [
         json.loads(r["value"])
         for r in kafka_records(set_folder(out, 2))
@@ -516,7 +516,7 @@ def test_set1_counts_match_recounts_from_the_world(out, sample):
 @pytest.mark.parametrize("set_no", [1, 2])
 def test_bronze_counts_match_the_landed_lines(out, set_no):
     tables = manifest(out, set_no)["tables"]
-    folders = [out / f"set{n}" for n in range(1, set_no + 1)]
+    folders = [set_folder(out, n) for n in range(1, set_no + 1)]
 
     def data_lines(pattern: str, header: int) -> int:
         return sum(len(p.read_text().splitlines()) - header for f in folders for p in f.glob(pattern))
@@ -598,7 +598,7 @@ def test_shipped_sets_are_what_the_default_spec_generates(out):
 
 
 def test_shipped_sets_are_small():
-    sizes = {n: sum(len(b) for b in tree(shipped_sets_dir() / f"set{n}").values()) for n in (1, 2)}
+    sizes = {n: sum(len(b) for b in tree(set_folder(shipped_sets_dir(), n)).values()) for n in (1, 2)}
     assert sum(sizes.values()) < 1_000_000
     assert all(size < 400_000 for size in sizes.values())
 
