@@ -15,6 +15,10 @@ returns, the point acts per ``FITLAKE_CRASH_MODE``:
 - ``kill``: SIGKILL this process's whole process group (the Python driver and its JVM), as the crash harness
   does to a driver it started in a group of its own. Nothing runs after it: no ``finally``, no shutdown hook.
 
+A handler that writes more than one table also has a point between its writes, named ``<flow>/<write>`` (as
+``silver.workouts/events``, right after the events' MERGE and before the completions it derives from them); only
+its own name, not ``*``, sets it off.
+
 The variables are read at every batch, so a test can aim them at another flow between two runs. Nothing here
 runs in production: no job, notebook or config sets them.
 """
@@ -38,15 +42,30 @@ class CrashPointError(FitlakeError):
 
 def after_batch(flow: str, batch_id: int) -> None:
     """Crash here if ``FITLAKE_CRASH_AFTER_BATCH`` names ``flow``; called once a batch's writes have committed."""
+    if _named(flow, batch_id, EVERY_FLOW):
+        _crash(f"crash point: {flow} batch {batch_id} wrote its tables; its commit is not written")
+
+
+def after_write(flow: str, write: str, batch_id: int) -> None:
+    """Crash here if ``FITLAKE_CRASH_AFTER_BATCH`` names ``<flow>/<write>``: a batch's ``write`` committed, its
+    handler's next writes not."""
+    point = f"{flow}/{write}"
+    if _named(point, batch_id):
+        _crash(f"crash point: {point} batch {batch_id} wrote {write} only; the rest of the batch is not written")
+
+
+def _named(point: str, batch_id: int, *also: str) -> bool:
     named = os.environ.get(CRASH_AFTER_BATCH, "")
     if not named:
-        return
+        return False
     points = {name.strip() for name in named.split(",")}
-    if not points & {flow, f"{flow}@{batch_id}", EVERY_FLOW}:
-        return
+    return bool(points & {point, f"{point}@{batch_id}", *also})
+
+
+def _crash(message: str) -> None:
     mode = os.environ.get(CRASH_MODE, RAISE)
     if mode == KILL:
         os.killpg(os.getpgrp(), signal.SIGKILL)
     if mode != RAISE:
         raise FitlakeError(f"{CRASH_MODE} must be {RAISE!r} or {KILL!r}, got {mode!r}.")
-    raise CrashPointError(f"crash point: {flow} batch {batch_id} wrote its tables; its commit is not written")
+    raise CrashPointError(message)

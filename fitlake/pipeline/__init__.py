@@ -154,24 +154,29 @@ def _run_locked(
     flows = [flow for flow in FLOWS if flow.layer in layers]
     started = datetime.now(timezone.utc)
     commits = Commits(spark)
-    versions = {flow.name: commits.of(flow.table(config))[0] for flow in flows}
+    # Each table the run's flows write (``layer.name``), its full name and its version before the run.
+    targets = {name: table for flow in flows for name, table in flow.targets(config).items()}
+    versions = {name: commits.of(table)[0] for name, table in targets.items()}
+    caught_up = silver.retire_derived_flows(spark, config) if SILVER in layers else ()
+    for name in caught_up:
+        commits.forget(targets[name])  # its readers must see the new commits
     quarantines = {
         layer: commits.of(config.table(layer, "quarantine")) for layer in (BRONZE, SILVER) if layer in layers
     }
     summary = RunSummary(mode=mode, layers=layers, started=started.isoformat(timespec="seconds"))
     clock = time.monotonic()
-    tables = {flow.name: (flow.table(config), versions[flow.name]) for flow in flows}
+    tables = {flow.name: {table: versions[name] for name, table in flow.targets(config).items()} for flow in flows}
     with progress.reporting(spark, tables) as reporter:
         if mode == BATCH:
             _run_batch(spark, config, flows, summary, commits, reporter)
         else:
             summary.stopped_by = _run_continuous(spark, config, flows, timeout_seconds, reporter)
     summary.seconds = time.monotonic() - clock
+    skipped = {name for flow in flows if flow.name in summary.skipped for name in flow.targets(config)}
+    skipped -= set(caught_up)
     summary.tables = {
-        flow.name: _written_since(spark, flow.table(config), versions[flow.name])
-        if flow.name not in summary.skipped
-        else _NOTHING_WRITTEN
-        for flow in flows
+        name: _written_since(spark, table, versions[name]) if name not in skipped else _NOTHING_WRITTEN
+        for name, table in targets.items()
     }
     changed = {
         layer: commit[0]
@@ -237,12 +242,14 @@ def _run_batch(
                 reporter.settle(entry.run_id)
                 summary.flow_seconds[entry.flow.name] = time.monotonic() - entry.began
                 seen.remember(spark, config, entry.flow, entry.inputs)
-                commits.forget(entry.flow.table(config))  # its readers, starting next, take its new commit
+                for table in entry.flow.targets(config).values():  # its readers, starting next, take its new commits
+                    commits.forget(table)
                 done.add(entry.flow.name)
     finally:
         stop_queries(entry.query for entry in running)
         for entry in running:
-            commits.forget(entry.flow.table(config))
+            for table in entry.flow.targets(config).values():
+                commits.forget(table)
 
 
 def _ended(running: list[Running], reporter: progress.Reporter) -> list[Running]:

@@ -36,6 +36,7 @@ from fitlake.streaming import (
 )
 
 LOST_SUFFIX = ".lost-"
+RETIRED_SUFFIX = ".retired-"
 
 
 class CheckpointError(FitlakeError):
@@ -94,23 +95,25 @@ def _way_out(config: PipelineConfig, flow: Flow) -> str:
 def recover(spark: SparkSession, config: PipelineConfig, flow: Flow) -> str:
     """Rebuild ``flow``'s checkpoint (see the module's docstring); returns where the old one was moved, or ""."""
     checkpoint = flow.checkpoint(config).rstrip("/")
-    moved = _move_aside(spark, checkpoint)
+    moved = move_aside(spark, checkpoint, LOST_SUFFIX)
     with writing_only_new_rows():
         flow.run_once(spark, config)
     return moved
 
 
-def _move_aside(spark: SparkSession, checkpoint: str) -> str:
-    if not _exists(spark, checkpoint):
+def move_aside(spark: SparkSession, checkpoint: str, suffix: str) -> str:
+    """Rename ``checkpoint`` to ``<checkpoint><suffix><UTC time>`` (kept, never read again); the new name, or ""
+    when there was no checkpoint."""
+    if not exists(spark, checkpoint):
         return ""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    target = f"{checkpoint}{LOST_SUFFIX}{stamp}"
+    target = f"{checkpoint}{suffix}{stamp}"
     ops = hadoop_file_ops(spark, checkpoint)
     if ops is None or not ops.rename(target):
         raise FitlakeError(f"Could not move the checkpoint {checkpoint} aside to {target}.")
     return target
 
 
-def _exists(spark: SparkSession, path: str) -> bool:
+def exists(spark: SparkSession, path: str) -> bool:
     ops = hadoop_file_ops(spark, path)
     return ops is not None and ops.exists()

@@ -1,6 +1,6 @@
-"""A flow: one streaming query that maintains one table, and what it reads. What it reads orders a batch run (a
-flow starts once the flows writing its input tables are done) and lets the run tell that a flow has nothing new
-and leave its query unstarted."""
+"""A flow: one streaming query that maintains its table (and perhaps tables derived from it), and what it reads.
+What it reads orders a batch run (a flow starts once the flows writing its input tables are done) and lets the run
+tell that a flow has nothing new and leave its query unstarted."""
 
 from __future__ import annotations
 
@@ -33,13 +33,16 @@ class Flow:
     """``name`` is the target (``layer.table``).
 
     ``inputs`` names what the flow reads, or None when that cannot be listed (a Kafka topic): such a flow
-    always runs. ``checkpoint`` is the query's checkpoint folder.
+    always runs. ``checkpoint`` is the query's checkpoint folder. ``derived`` names further tables, as
+    (layer, name), that the flow's batches write after its own, from it: they have no query of their own, and
+    this flow is their one writer.
     """
 
     name: str
     start: Callable[[SparkSession, PipelineConfig, Trigger], StreamingQuery]
     inputs: Callable[[PipelineConfig], Inputs | None]
     checkpoint: Callable[[PipelineConfig], str]
+    derived: tuple[tuple[str, str], ...] = ()
 
     @property
     def layer(self) -> str:
@@ -49,6 +52,11 @@ class Flow:
         """The full name of the table this flow maintains."""
         layer, name = self.name.split(".")
         return config.table(layer, name)
+
+    def targets(self, config: PipelineConfig) -> dict[str, str]:
+        """Every table this flow writes, as ``layer.name`` -> full name: its own first, then the derived ones."""
+        derived = {f"{layer}.{name}": config.table(layer, name) for layer, name in self.derived}
+        return {self.name: self.table(config), **derived}
 
     def run_once(self, spark: SparkSession, config: PipelineConfig) -> StreamingQuery:
         """Start this flow alone on the batch trigger and wait for its end (raising its failure); the ended query."""
@@ -78,7 +86,7 @@ def waits_for(flows: Iterable[Flow], config: PipelineConfig) -> dict[str, tuple[
     done, so it reads everything they wrote in the run. A flow whose inputs are not among them (a layer run
     alone) waits for none."""
     flows = list(flows)
-    writer = {flow.table(config): flow.name for flow in flows}
+    writer = {table: flow.name for flow in flows for table in flow.targets(config).values()}
     waits = {}
     for flow in flows:
         tables = (flow.inputs(config) or Inputs()).tables
@@ -86,11 +94,23 @@ def waits_for(flows: Iterable[Flow], config: PipelineConfig) -> dict[str, tuple[
     return waits
 
 
-def table_flow(layer: str, name: str, source: Source, handler: Callable[[PipelineConfig, str], Handler]) -> Flow:
-    """The flow maintaining ``layer.name`` from ``source``'s tables, ``handler(config, checkpoint)`` per batch."""
+def flow_checkpoint(config: PipelineConfig, layer: str, name: str) -> str:
+    """The checkpoint folder of the flow maintaining ``layer.name``."""
+    return config.checkpoint(f"{layer}/{name}")
+
+
+def table_flow(
+    layer: str,
+    name: str,
+    source: Source,
+    handler: Callable[[PipelineConfig, str], Handler],
+    derived: tuple[str, ...] = (),
+) -> Flow:
+    """The flow maintaining ``layer.name`` (and the tables ``derived`` names in the same layer) from ``source``'s
+    tables, ``handler(config, checkpoint)`` per batch."""
 
     def checkpoint_of(config: PipelineConfig) -> str:
-        return config.checkpoint(f"{layer}/{name}")
+        return flow_checkpoint(config, layer, name)
 
     def inputs(config: PipelineConfig) -> Inputs:
         return Inputs(tables=source.names(config))
@@ -101,7 +121,8 @@ def table_flow(layer: str, name: str, source: Source, handler: Callable[[Pipelin
         stream = source.open(spark, *source.names(config))
         return for_each_batch(stream, target, handler(config, checkpoint))
 
-    return Flow(f"{layer}.{name}", start=start, inputs=inputs, checkpoint=checkpoint_of)
+    derived_tables = tuple((layer, table) for table in derived)
+    return Flow(f"{layer}.{name}", start=start, inputs=inputs, checkpoint=checkpoint_of, derived=derived_tables)
 
 
 def batch_app_id(spark: SparkSession, checkpoint: str) -> str:

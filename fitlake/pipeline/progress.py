@@ -172,20 +172,20 @@ class _ProgressFromJson(JStreamingQueryListener):
 class RunProgress(StreamingQueryListener):
     """Prints a line per micro-batch of the run's flows and keeps each flow's latest source lags.
 
-    ``tables`` maps each flow (its query's name) to its target table and the table's version before the run:
-    the rows a batch wrote are those of the commits since the previous batch (each table has one writer).
+    ``tables`` maps each flow (its query's name) to the tables it writes, each with its version before the run:
+    the rows a batch wrote are those of their commits since the previous batch (each table has one writer).
     """
 
-    def __init__(self, spark: SparkSession, tables: dict[str, tuple[str, int]], report: Callable[[str], None]):
+    def __init__(self, spark: SparkSession, tables: dict[str, dict[str, int]], report: Callable[[str], None]):
         super().__init__()
         self._spark, self._report = spark, report
-        self._versions = {flow: version for flow, (_, version) in tables.items()}
-        self._tables = {flow: table for flow, (table, _) in tables.items()}
+        self._tables = {flow: list(versions) for flow, versions in tables.items()}
+        self._versions = {table: version for versions in tables.values() for table, version in versions.items()}
         self._width = max((len(flow) for flow in tables), default=0)
         self._lags: dict[str, int | None] = dict.fromkeys(tables)
         self._ended: set[str] = set()
         self._flows: dict[str, str] = {}  # query id -> flow: an idle event names no query
-        # flow -> its table's Delta log, looked up at its first batch. streaming._LOG_PATHS spares the catalog, not
+        # table -> its Delta log, looked up at its flow's first batch. streaming._LOG_PATHS spares the catalog, not
         # the log's opening and refresh (~17 ms) that delta_log_path costs on each call: a batch line needs neither.
         self._logs: dict[str, str | None] = {}
         self._changed = threading.Condition()
@@ -239,17 +239,21 @@ class RunProgress(StreamingQueryListener):
             return self._ended & run_ids
 
     def _written(self, flow: str) -> int | None:
-        """Rows the flow's table got in the commits since the last look; None where that needs a Spark job."""
+        """Rows the flow's tables got in the commits since the last look; None where that needs a Spark job."""
+        counts = [self._written_to(table) for table in self._tables[flow]]
+        return None if None in counts else sum(counts)
+
+    def _written_to(self, table: str) -> int | None:
         try:
-            if flow not in self._logs:
-                self._logs[flow] = delta_log_path(self._spark, self._tables[flow])
-            log_path = self._logs[flow]
-            metrics = None if log_path is None else commit_metrics_after(self._spark, log_path, self._versions[flow])
+            if table not in self._logs:
+                self._logs[table] = delta_log_path(self._spark, table)
+            log_path = self._logs[table]
+            metrics = None if log_path is None else commit_metrics_after(self._spark, log_path, self._versions[table])
         except Py4JError:
             return None  # the table went away mid-run: its line just lacks the count
         if metrics is None:
             return None
-        self._versions[flow] += len(metrics)  # one commitInfo per commit
+        self._versions[table] += len(metrics)  # one commitInfo per commit
         return sum(rows_written(metrics).values())
 
 
@@ -273,7 +277,7 @@ Reporter = RunProgress | NoProgress
 
 @contextmanager
 def reporting(
-    spark: SparkSession, tables: dict[str, tuple[str, int]], report: Callable[[str], None] = print
+    spark: SparkSession, tables: dict[str, dict[str, int]], report: Callable[[str], None] = print
 ) -> Iterator[Reporter]:
     """Micro-batch lines for the flows of ``tables`` (see ``RunProgress``) while the block runs.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -297,15 +297,19 @@ def completion_as_events(completed: DataFrame) -> DataFrame:
     return as_event[0].unionByName(as_event[1]).select("user_id", "workout_id", "time", "action", "session_id")
 
 
-def completion_changes(keys: DataFrame, completed: DataFrame) -> DataFrame:
-    """completed_workouts rows for ``keys`` with ``_deleted`` where the workout is (no longer) complete."""
-    k, c = keys.alias("k"), completed.alias("c")
-    same_workout = [F.col(f"k.{name}") == F.col(f"c.{name}") for name in WORKOUT_KEY]
-    return k.join(c, on=same_workout[0] & same_workout[1] & same_workout[2], how="left").select(
-        *[F.col(f"k.{name}").alias(name) for name in WORKOUT_KEY],
-        F.col("c.start_time").alias("start_time"),
-        F.col("c.end_time").alias("end_time"),
-        F.col("c.user_id").isNull().alias("_deleted"),
+def keyed_changes(keys: DataFrame, current: DataFrame, key: Sequence[str]) -> DataFrame:
+    """``current``'s row for each of ``keys`` (distinct key values) with ``_deleted``: a key ``current`` has no
+    row for is marked deleted, its other columns null. Applied (``apply_changes``), it makes a derived table
+    hold exactly ``current``'s rows for those keys, whatever it held for them before."""
+    k, c = keys.alias("k"), current.alias("c")
+    same_key = [F.col(f"k.{name}") == F.col(f"c.{name}") for name in key]
+    on = same_key[0]
+    for condition in same_key[1:]:
+        on = on & condition
+    return k.join(c, on=on, how="left").select(
+        *[F.col(f"k.{name}").alias(name) for name in key],
+        *[F.col(f"c.{name}").alias(name) for name in current.columns if name not in key],
+        F.col(f"c.{key[0]}").isNull().alias("_deleted"),
     )
 
 
@@ -333,12 +337,3 @@ def affected_workouts(
     new_users = probes.where(F.col("kind").isin("user", "user_changed")).select("user_id")
     from_users = completed.join(new_users, on="user_id", how="left_semi").select(*columns)
     return from_workouts.unionByName(from_readings).unionByName(from_users).distinct()
-
-
-def bins_changes(profile_changes: DataFrame, as_of: date) -> DataFrame:
-    """A micro-batch of user_profile's change feed as user_bins rows with ``_deleted``: the last change per user."""
-    order = Window.partitionBy("user_id").orderBy(F.col("_commit_version").desc(), F.col("_change_type").desc())
-    latest = profile_changes.withColumn("_rank", F.row_number().over(order)).where(F.col("_rank") == 1)
-    return user_bins(latest, as_of).join(
-        latest.select("user_id", (F.col("_change_type") == "delete").alias("_deleted")), on="user_id", how="inner"
-    )

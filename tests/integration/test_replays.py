@@ -13,15 +13,18 @@ must give.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from lake import SETS, assert_as_expected, fresh_lake, land
 from pyspark.errors import StreamingQueryException
 
 from fitlake import crash_points, pipeline
-from fitlake.pipeline.flow import Flow
+from fitlake.pipeline import silver as silver_flows
+from fitlake.pipeline.checkpoints import RETIRED_SUFFIX
+from fitlake.pipeline.flow import Flow, flow_checkpoint
 from fitlake.streaming import checkpoint_state, latest_commit
-from fitlake.tables import TABLES
+from fitlake.tables import BRONZE, SILVER, TABLES
 
 pytestmark = pytest.mark.integration
 
@@ -80,4 +83,58 @@ def test_a_batch_crashed_after_its_writes_is_replayed_at_every_flow_and_changes_
         _crash_then_replay(spark, config, flow, monkeypatch)
     summary = pipeline.run(spark, config)
     assert all(written == {"inserted": 0, "updated": 0, "deleted": 0} for written in summary.tables.values())
+    assert_as_expected(spark, config, 2)
+
+
+# Each flow that derives a table in its batches: the crash point between its writes, its parent and derived table.
+DERIVING = {
+    f"{SILVER}.workouts": (f"{SILVER}.workouts/events", "workouts", "completed_workouts"),
+    f"{SILVER}.user_profile": (f"{SILVER}.user_profile/profiles", "user_profile", "user_bins"),
+}
+
+
+def test_tables_derived_in_a_flows_batch_survive_a_crash_between_its_writes_and_catch_up_after_retired_flows(
+    spark, tmp_path, monkeypatch
+):
+    """The workouts flow MERGEs a batch's events, then derives the completions of their workouts in the same
+    batch; the user_profile flow its profiles, then their users' bins.
+
+    - A crash between the two writes leaves the parent written and the derived table not; the replay of that
+      batch writes no parent row twice and derives the rest.
+    - A lake from the days completed_workouts and user_bins had flows of their own can hold parent rows those
+      flows had not read yet (played here by a run whose derivations are left out); their checkpoints still
+      there, the next run derives them (``retire_derived_flows``), although the parents' flows have nothing
+      new, and moves the checkpoints aside.
+
+    Each time, every silver and gold table then holds exactly the rows the generator expects.
+    """
+    config = fresh_lake(spark, tmp_path, SETS[0])
+    land(config, SETS[0])
+    pipeline.run(spark, config, layers=[BRONZE])
+    for flow in (flow for flow in pipeline.FLOWS if flow.name in DERIVING):
+        point, parent, derived = DERIVING[flow.name]
+        monkeypatch.setenv(crash_points.CRASH_AFTER_BATCH, point)
+        with pytest.raises(StreamingQueryException, match=f"crash point: {point} batch 0"):
+            flow.run_once(spark, config)
+        monkeypatch.delenv(crash_points.CRASH_AFTER_BATCH)
+        assert spark.table(config.table(SILVER, parent)).count() > 0, parent  # the parent's MERGE committed ...
+        assert spark.table(config.table(SILVER, derived)).count() == 0, derived  # ... the derived rows did not
+    pipeline.run(spark, config)
+    assert_as_expected(spark, config, 1)
+
+    land(config, SETS[1])
+    with monkeypatch.context() as patched:
+        patched.setattr(silver_flows, "_complete_workouts", lambda *_: None)
+        patched.setattr(silver_flows, "_bin_users", lambda *_: None)
+        pipeline.run(spark, config)
+    retired = [Path(flow_checkpoint(config, SILVER, name).removeprefix("file:")) for name in silver_flows.RETIRED_FLOWS]
+    for checkpoint in retired:
+        checkpoint.mkdir(parents=True)
+        (checkpoint / "metadata").write_text('{"id":"a query of the retired flow"}\n')
+    summary = pipeline.run(spark, config)
+    assert set(DERIVING) <= set(summary.skipped)  # nothing new for them: the catch-up came before the flows
+    for name in silver_flows.RETIRED_FLOWS:
+        assert any(summary.tables[f"{SILVER}.{name}"].values()), name  # the catch-up's rows, counted
+    for checkpoint in retired:
+        assert not checkpoint.exists() and len(list(checkpoint.parent.glob(f"{checkpoint.name}{RETIRED_SUFFIX}*"))) == 1
     assert_as_expected(spark, config, 2)

@@ -29,6 +29,21 @@ def test_a_named_flow_raises_by_default_naming_the_flow_and_batch(monkeypatch, n
         crash_points.after_batch("silver.users", 3)
 
 
+@pytest.mark.parametrize("named", ["silver.workouts/events", "silver.workouts/events@3"])
+def test_a_point_between_writes_raises_when_named_by_its_own_name(monkeypatch, named):
+    monkeypatch.setenv(crash_points.CRASH_AFTER_BATCH, named)
+    monkeypatch.delenv(crash_points.CRASH_MODE, raising=False)
+    with pytest.raises(crash_points.CrashPointError, match="silver.workouts/events batch 3 wrote events only"):
+        crash_points.after_write("silver.workouts", "events", 3)
+
+
+@pytest.mark.parametrize("named", ["*", "silver.workouts", "silver.workouts/events@2", "silver.workouts/other"])
+def test_a_point_between_writes_is_not_set_off_by_the_flow_or_every_flow(monkeypatch, named):
+    """``*`` and the flow's name mean the point after the batch's writes (the crash harness's), not this one."""
+    monkeypatch.setenv(crash_points.CRASH_AFTER_BATCH, named)
+    crash_points.after_write("silver.workouts", "events", 3)
+
+
 def test_an_unknown_mode_is_refused(monkeypatch):
     monkeypatch.setenv(crash_points.CRASH_AFTER_BATCH, "*")
     monkeypatch.setenv(crash_points.CRASH_MODE, "explode")

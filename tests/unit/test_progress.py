@@ -174,7 +174,7 @@ def test_a_query_runs_end_is_told_after_its_batch_line_and_its_progress_reads_th
     spark.range(3).write.format("delta").saveAsTable(source)
     spark.range(0).write.format("delta").saveAsTable(target)
     lines: list[str] = []
-    with reporting(spark, {name: (target, 0)}, lines.append) as reporter:
+    with reporting(spark, {name: {target: 0}}, lines.append) as reporter:
         query = (
             spark.readStream.table(source)
             .writeStream.foreachBatch(lambda batch, _: batch.write.format("delta").mode("append").saveAsTable(target))

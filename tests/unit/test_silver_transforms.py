@@ -175,25 +175,35 @@ def test_profile_updates_older_than_a_delete_do_not_survive(spark):
     assert sorted(r.user_id for r in silver.newer_than_tombstone(upserts, tombstones).collect()) == [2, 3]
 
 
-def test_bins_changes_take_the_last_change_per_user(spark):
-    changes = spark.createDataFrame(
-        [
-            (1, dt.date(1990, 1, 1), "F", "Oslo", "NO", "insert", 1),
-            (1, dt.date(1990, 1, 1), "F", "Bergen", "NO", "update_postimage", 2),
-            (2, dt.date(1990, 1, 1), "M", "Oslo", "NO", "insert", 1),
-            (2, dt.date(1990, 1, 1), "M", "Oslo", "NO", "delete", 3),
-        ],
-        "user_id BIGINT, dob DATE, gender STRING, city STRING, state STRING, "
-        "_change_type STRING, _commit_version BIGINT",
+def test_keyed_changes_give_each_keys_current_row_or_mark_it_deleted(spark):
+    """user_bins for the users of a profile batch: a changed profile's new bins, a deleted user's row marked
+    deleted; a user outside the keys is left alone."""
+    profiles = spark.createDataFrame(
+        [(1, dt.date(1990, 1, 1), "F", "Bergen", "NO"), (3, dt.date(2000, 1, 1), "M", "Oslo", "NO")],
+        "user_id BIGINT, dob DATE, gender STRING, city STRING, state STRING",
     )
-    result = silver.bins_changes(changes, dt.date(2026, 1, 1))
+    keys = spark.createDataFrame([(1,), (2,)], "user_id BIGINT")
+    result = silver.keyed_changes(keys, silver.user_bins(profiles, dt.date(2026, 1, 1)), ("user_id",))
     assertDataFrameEqual(
         result,
         spark.createDataFrame(
-            [(1, "35-45", "F", "Bergen", "NO", False), (2, "35-45", "M", "Oslo", "NO", True)],
+            [(1, "35-45", "F", "Bergen", "NO", False), (2, None, None, None, None, True)],
             "user_id BIGINT, age STRING, gender STRING, city STRING, state STRING, _deleted BOOLEAN",
         ),
     )
+
+
+def test_keyed_changes_match_on_every_key_column(spark):
+    """completed_workouts' key has three columns: a row matching two of them is not the key's row."""
+    completed = spark.createDataFrame(
+        [(1, 7, 100, 5.0, 9.0)], "user_id INT, workout_id INT, session_id INT, s DOUBLE, e DOUBLE"
+    )
+    keys = spark.createDataFrame([(1, 7, 100), (1, 7, 101)], "user_id INT, workout_id INT, session_id INT")
+    result = silver.keyed_changes(keys, completed, ("user_id", "workout_id", "session_id"))
+    assert sorted(tuple(row) for row in result.collect()) == [
+        (1, 7, 100, 5.0, 9.0, False),
+        (1, 7, 101, None, None, True),
+    ]
 
 
 @pytest.mark.parametrize(
