@@ -134,7 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--mode", default=RUN_MODE.default, choices=RUN_MODE.choices)
     chaos.add_argument("--kills", type=int, default=4, help="random kills, spread over the sets (default 4)")
     chaos.add_argument(
-        "--points", default="", help="flows to kill at their crash point, comma-separated, or 'all' (default none)"
+        "--points",
+        default="",
+        help="crash points to kill at (a flow's name, or <flow>/<write> between two writes of its batch), "
+        "comma-separated, or 'all' (default none)",
     )
     chaos.add_argument("--seed", type=int, default=1, help="seed of the random kill moments (default 1)")
     _add_flag(chaos, SET_DIR)
@@ -507,10 +510,10 @@ def _chaos(args: argparse.Namespace) -> int:
     from fitlake import chaos, pipeline
     from fitlake.sample.spec import SETS, set_folder
 
-    points = [flow.name for flow in pipeline.FLOWS] if args.points == "all" else args.points.split(",")
-    unknown = sorted(set(points) - {flow.name for flow in pipeline.FLOWS} - {""})
+    points = list(pipeline.CRASH_POINTS) if args.points == "all" else args.points.split(",")
+    unknown = sorted(set(points) - set(pipeline.CRASH_POINTS) - {""})
     if unknown:
-        raise FitlakeError(f"Unknown flow(s) {unknown} in --points: choose from {[f.name for f in pipeline.FLOWS]}.")
+        raise FitlakeError(f"Unknown crash point(s) {unknown} in --points: choose from {list(pipeline.CRASH_POINTS)}.")
     sets = () if not args.set_dir else tuple(set_folder(args.set_dir, n) for n in SETS)
     plan = chaos.ChaosPlan(
         Path(args.work).resolve(),

@@ -46,10 +46,15 @@ def after_batch(flow: str, batch_id: int) -> None:
         _crash(f"crash point: {flow} batch {batch_id} wrote its tables; its commit is not written")
 
 
+def write_point(flow: str, write: str) -> str:
+    """The name of the point in ``flow``'s batches right after its write ``write``."""
+    return f"{flow}/{write}"
+
+
 def after_write(flow: str, write: str, batch_id: int) -> None:
     """Crash here if ``FITLAKE_CRASH_AFTER_BATCH`` names ``<flow>/<write>``: a batch's ``write`` committed, its
     handler's next writes not."""
-    point = f"{flow}/{write}"
+    point = write_point(flow, write)
     if _named(point, batch_id):
         _crash(f"crash point: {point} batch {batch_id} wrote {write} only; the rest of the batch is not written")
 

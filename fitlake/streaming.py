@@ -55,8 +55,8 @@ def follow_interval(processing_seconds: float) -> str:
     """The processing time of a continuous flow that reads fitlake's own tables, for a trigger of
     ``processing_seconds``.
 
-    The trigger says how often fitlake looks for new input. Rows already taken in cross up to four more flows on
-    their way to gold (bronze, heart_rate, completed_workouts, workout_bpm, gold), and on the trigger's interval
+    The trigger says how often fitlake looks for new input. Rows already taken in cross up to three more flows on
+    their way to gold (bronze, then heart_rate or workouts, workout_bpm, gold), and on the trigger's interval
     each hop would wait up to a whole interval again. The following flows look ``FOLLOW_FACTOR`` times as often
     instead, but not more than once a second: a look at a table with nothing new is a listing of its Delta log.
     """
@@ -208,13 +208,10 @@ def bounds(df: DataFrame, low: str, high: str | None = None) -> tuple[str, str] 
 Span = tuple[Column, str, str]
 
 
-def within(column: str, span: tuple[str, str], margin_hours: int = 0) -> Column:
-    """``column`` inside a time span from ``bounds`` (both ends included), widened by ``margin_hours`` at each
-    end: the rows a MERGE or read pruned to that span must look at."""
+def within(column: str, span: tuple[str, str]) -> Column:
+    """``column`` inside a time span from ``bounds`` (both ends included): the rows a read pruned to that span must
+    look at."""
     lo, hi = (F.lit(end).cast("timestamp") for end in span)
-    if margin_hours:
-        margin = F.expr(f"INTERVAL {int(margin_hours)} HOURS")
-        lo, hi = lo - margin, hi + margin
     return F.col(column).between(lo, hi)
 
 

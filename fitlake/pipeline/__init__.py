@@ -38,6 +38,8 @@ from fitlake.streaming import (
 from fitlake.tables import BRONZE, GOLD, SILVER
 
 FLOWS: tuple[Flow, ...] = (*bronze.FLOWS, *silver.FLOWS, *gold.FLOWS)
+CRASH_POINTS = (*(flow.name for flow in FLOWS), *silver.WRITE_POINTS)
+"""Where ``fitlake.crash_points`` can end a batch: after each flow's writes, and between two writes of a batch."""
 LAYERS = (BRONZE, SILVER, GOLD)
 
 

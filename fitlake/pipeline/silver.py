@@ -1,9 +1,10 @@
-"""Silver flows: bronze -> entities (MERGE on the natural key), then the workout logic over change feeds.
+"""Silver flows: bronze -> entities (MERGE on the natural key), tables derived from them in the same batch
+(completed workouts, age bins), then the readings of completed workouts over change feeds.
 
 Correctness never depends on a watermark: every flow MERGEs on the natural key (idempotent, so a replayed
 batch changes nothing) and joins each micro-batch against the current Delta table of the other side, so a
 late reading, a stop before its start or a registration after its workouts still meets its partner.
-Each target is maintained by exactly one query, which serialises the two sides of every join.
+Each table is maintained by exactly one query, which serialises the two sides of every join.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ from fitlake.tables import BRONZE, SILVER
 from fitlake.transforms import silver
 
 WORKOUT_READING_KEY = ("user_id", "workout_id", "session_id", "time")
+# The crash points between a parent's write and the table derived from it, as (flow, write).
+EVENTS_WRITTEN = (f"{SILVER}.workouts", "events")
+PROFILES_WRITTEN = (f"{SILVER}.user_profile", "profiles")
+WRITE_POINTS = tuple(crash_points.write_point(*point) for point in (EVENTS_WRITTEN, PROFILES_WRITTEN))
 HandlerFactory = Callable[[PipelineConfig, str], Handler]
 
 
@@ -88,7 +93,7 @@ def _user_profile(config: PipelineConfig, checkpoint: str) -> Handler:
             users = events.select("user_id").distinct()
             batch_tombstones = tombstones.join(users, "user_id", "left_semi")
             merge_with_tombstones(spark, live, batch_tombstones, profile, MergeSpec(("user_id",), "updated"), "deleted")
-            crash_points.after_write(f"{SILVER}.user_profile", "profiles", batch_id)
+            crash_points.after_write(*PROFILES_WRITTEN, batch_id)
             _bin_users(spark, config, users)
 
     return handle
@@ -126,32 +131,28 @@ def _workouts(config: PipelineConfig, checkpoint: str) -> Handler:
             _quarantine(config, checkpoint, parsed, "workouts", batch_id)
             events = silver.workouts(parsed)
             merge_into(spark, events, config.table(SILVER, "workouts"), spec)
-            crash_points.after_write(f"{SILVER}.workouts", "events", batch_id)
+            crash_points.after_write(*EVENTS_WRITTEN, batch_id)
             _complete_workouts(spark, config, events)
 
     return handle
 
 
 def _complete_workouts(spark: SparkSession, config: PipelineConfig, events: DataFrame) -> None:
-    """Recompute silver.completed_workouts for the workouts of ``events`` (already in silver.workouts)."""
-    span = bounds(events, "time")
-    if span is None:
+    """Recompute silver.completed_workouts for the workouts of ``events`` (already in silver.workouts), from every
+    event of those workouts.
+
+    Every event, not only those near the batch's: a stop past the bound ends a workout however far it lies from
+    the events that come after it (a start sent again, a new stop inside the bound), and only a look at all of a
+    workout's events keeps it ended. So the events table is read by key, not pruned by time: a workout has a few
+    events, and the table two or so per workout (docs/pipeline.md lists it among the reads by key)."""
+    if events.isEmpty():
         return
-    # A workout's events all lie within its maximum length of each other: look no further than that.
-    nearby = read_table(spark, config.table(SILVER, "workouts")).where(
-        within("time", span, margin_hours=config.max_workout_hours)
-    )
     keys = events.select(*silver.WORKOUT_KEY).distinct()
-    touched = nearby.join(keys, list(silver.WORKOUT_KEY), "left_semi")
-    # The stored completion stands for the events seen before (its start is their earliest start, its end
-    # their latest stop), however far from these events they lie. Matching by key alone scans this
-    # one-row-per-workout table; the events table is only read inside the window above.
-    table = config.table(SILVER, "completed_workouts")
-    stored = read_table(spark, table).join(keys, list(silver.WORKOUT_KEY), "left_semi")
-    known = touched.unionByName(silver.completion_as_events(stored))
+    known = read_table(spark, config.table(SILVER, "workouts")).join(keys, list(silver.WORKOUT_KEY), "left_semi")
     # Recomputed: a later stop moves the end; a stop past the bound means it is no workout at all.
-    changes = silver.keyed_changes(keys, silver.completed_workouts(known, config.max_workout_hours), silver.WORKOUT_KEY)
-    apply_changes(spark, changes, table, silver.WORKOUT_KEY)
+    completed = silver.completed_workouts(known, config.max_workout_hours)
+    changes = silver.keyed_changes(keys, completed, silver.WORKOUT_KEY)
+    apply_changes(spark, changes, config.table(SILVER, "completed_workouts"), silver.WORKOUT_KEY)
 
 
 def _complete_every_workout(spark: SparkSession, config: PipelineConfig) -> None:
@@ -177,9 +178,13 @@ def retire_derived_flows(spark: SparkSession, config: PipelineConfig) -> tuple[s
 
     A run of that design stopped between a parent's flow and its derived table's left parent rows the derived
     flow had not read yet; the parent's flow, which derives only from the rows of its own batches, would never
-    derive them. So, once, where the old flow's checkpoint is still there: derive the whole table again
-    (writing only what differs, so an up-to-date lake changes nothing), then move the checkpoint aside. A crash
-    in between repeats it at the next run, to the same result. Returns the tables written (``layer.name``).
+    derive them. So, once, where the old flow's checkpoint is still there: derive the whole table again, then move
+    the checkpoint aside. Only what differs is written: the rows the old flow had not derived yet, and rows the
+    old design left stale (bins whose age moved since the user's last profile change; a workout that a stop past
+    the bound had ended and a later event brought back). A crash in between repeats it at the next run, to the
+    same result. Returns the tables written (``layer.name``).
+
+    A session without a JVM gateway (Spark Connect) cannot look for the old checkpoints: there it does nothing.
     """
     written = []
     for name, derive_whole in RETIRED_FLOWS.items():

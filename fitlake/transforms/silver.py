@@ -288,15 +288,6 @@ def workout_probes(readings: DataFrame, completed: DataFrame, registered: DataFr
     )
 
 
-def completion_as_events(completed: DataFrame) -> DataFrame:
-    """Stored completed workouts as the start and stop events they summarise (workouts' columns)."""
-    as_event = [
-        completed.select(*WORKOUT_KEY, F.col(column).alias("time"), F.lit(action).alias("action"))
-        for column, action in (("start_time", "start"), ("end_time", "stop"))
-    ]
-    return as_event[0].unionByName(as_event[1]).select("user_id", "workout_id", "time", "action", "session_id")
-
-
 def keyed_changes(keys: DataFrame, current: DataFrame, key: Sequence[str]) -> DataFrame:
     """``current``'s row for each of ``keys`` (distinct key values) with ``_deleted``: a key ``current`` has no
     row for is marked deleted, its other columns null. Applied (``apply_changes``), it makes a derived table

@@ -241,6 +241,16 @@ def test_a_later_stop_moves_the_end_and_one_past_the_bound_ends_the_workout(lake
     assert (summary_row(lake).num_recordings, summary_row(lake).max_bpm) == (2, 120.0)
     lake.kafka(workout("stop", T0 + 4 * 3600))  # the latest stop is past the 3-hour bound: not a workout
     lake.run()
+    _assert_no_workout(lake)
+    # Events that come after it, far from that stop, do not bring the workout back: the latest stop stays past the
+    # bound. A start sent again (a duplicate), then a new stop inside the bound.
+    for event in (workout("start", T0), workout("stop", T0 + 1500)):
+        lake.kafka(event)
+        lake.run()
+        _assert_no_workout(lake)
+
+
+def _assert_no_workout(lake: Lake) -> None:
     assert lake.rows("silver.completed_workouts").count() == 0
     assert lake.rows("silver.workout_bpm").count() == 0
     assert lake.rows("gold.workout_bpm_summary").count() == 0

@@ -20,6 +20,7 @@ from lake import SETS, assert_as_expected, fresh_lake, land
 from pyspark.errors import StreamingQueryException
 
 from fitlake import crash_points, pipeline
+from fitlake.crash_points import write_point
 from fitlake.pipeline import silver as silver_flows
 from fitlake.pipeline.checkpoints import RETIRED_SUFFIX
 from fitlake.pipeline.flow import Flow, flow_checkpoint
@@ -88,8 +89,8 @@ def test_a_batch_crashed_after_its_writes_is_replayed_at_every_flow_and_changes_
 
 # Each flow that derives a table in its batches: the crash point between its writes, its parent and derived table.
 DERIVING = {
-    f"{SILVER}.workouts": (f"{SILVER}.workouts/events", "workouts", "completed_workouts"),
-    f"{SILVER}.user_profile": (f"{SILVER}.user_profile/profiles", "user_profile", "user_bins"),
+    silver_flows.EVENTS_WRITTEN[0]: (write_point(*silver_flows.EVENTS_WRITTEN), "workouts", "completed_workouts"),
+    silver_flows.PROFILES_WRITTEN[0]: (write_point(*silver_flows.PROFILES_WRITTEN), "user_profile", "user_bins"),
 }
 
 
@@ -104,7 +105,7 @@ def test_tables_derived_in_a_flows_batch_survive_a_crash_between_its_writes_and_
     - A lake from the days completed_workouts and user_bins had flows of their own can hold parent rows those
       flows had not read yet (played here by a run whose derivations are left out); their checkpoints still
       there, the next run derives them (``retire_derived_flows``), although the parents' flows have nothing
-      new, and moves the checkpoints aside.
+      new, and moves the checkpoints aside. On a lake that is up to date it writes nothing.
 
     Each time, every silver and gold table then holds exactly the rows the generator expects.
     """
@@ -137,4 +138,13 @@ def test_tables_derived_in_a_flows_batch_survive_a_crash_between_its_writes_and_
         assert any(summary.tables[f"{SILVER}.{name}"].values()), name  # the catch-up's rows, counted
     for checkpoint in retired:
         assert not checkpoint.exists() and len(list(checkpoint.parent.glob(f"{checkpoint.name}{RETIRED_SUFFIX}*"))) == 1
+    assert_as_expected(spark, config, 2)
+
+    # On a lake that is up to date, the catch-up writes nothing.
+    for checkpoint in retired:
+        checkpoint.mkdir()
+    summary = pipeline.run(spark, config)
+    assert not any(checkpoint.exists() for checkpoint in retired)
+    for name in silver_flows.RETIRED_FLOWS:
+        assert not any(summary.tables[f"{SILVER}.{name}"].values()), name
     assert_as_expected(spark, config, 2)

@@ -49,3 +49,17 @@ def test_a_set_is_landed_in_parts_each_with_some_of_every_source_and_the_calenda
     assert sorted(item for part in parts for item in part) == sorted(files)  # nothing lost, nothing twice
     assert parts[0][0][0] == DATE_LOOKUP.name
     assert all({KAFKA_MULTIPLEX.name, REGISTERED_USERS.name} <= {source for source, _ in part} for part in parts)
+
+
+def test_the_points_it_takes_are_the_flows_and_the_points_between_two_writes_of_a_batch(tmp_path, capsys):
+    """``--points`` names a flow (after its batch's writes) or ``<flow>/<write>`` (between two of them); anything
+    else is refused before a run starts, naming what it takes."""
+    from fitlake import pipeline
+    from fitlake.cli import main
+    from fitlake.pipeline import silver
+
+    assert set(silver.WRITE_POINTS) == {"silver.workouts/events", "silver.user_profile/profiles"}
+    assert set(pipeline.CRASH_POINTS) == {flow.name for flow in pipeline.FLOWS} | set(silver.WRITE_POINTS)
+    assert main(["chaos", str(tmp_path), "--points", "silver.workouts/events,silver.nothing"]) == 2
+    error = capsys.readouterr().err
+    assert "Unknown crash point(s) ['silver.nothing']" in error and "silver.user_profile/profiles" in error
