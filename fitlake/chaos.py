@@ -6,10 +6,11 @@ Two lakes (data roots) under one work folder get the same sample sets, landed se
 - the **chaos** lake runs the driver in the chosen mode, started in a process group of its own, and kills that
   whole group (the Python driver and its JVM) with SIGKILL:
   - at **crash points**: a flow named in ``points`` is killed right after its batch's writes committed and
-    before Spark commits the batch (``fitlake.crash_points``, ``kill`` mode), the worst moment for
-    exactly-once. The points are played on the last set, one restart each, each run landing a part of the set
-    first, so that every flow named has a batch of new rows ahead of it that meets rows its tables already
-    hold (a set with few files per source has too few parts for every flow: the points missed are reported);
+    before Spark commits the batch (a point ``<flow>/<write>``: between two writes of its batch;
+    ``fitlake.crash_points``, ``kill`` mode), the worst moment for exactly-once. The points are played on the last
+    set, one restart each, each run landing a part of the set first, so that every flow named has a batch of new
+    rows ahead of it that meets rows its tables already hold (a set with few files per source has too few parts
+    for every flow: the points missed are reported);
   - at **seeded random moments** spread over the whole run: a uniform fraction of the reference's duration for
     that set (its JVM start, setup and every flow), ``kills`` of them spread over the sets.
 
@@ -58,8 +59,8 @@ LOG_TAIL_LINES = 40  # a run left alone that has not ended by then has hung: the
 @dataclass(frozen=True)
 class ChaosPlan:
     """What to play: ``mode`` (batch | continuous), ``kills`` random kills over all sets, crash ``points`` (flow
-    names, played on the last set), ``seed`` for the kill moments, ``sets`` (folders of sample sets, landed in
-    order), all under ``work``."""
+    names or ``<flow>/<write>``: ``pipeline.CRASH_POINTS``; played on the last set), ``seed`` for the kill moments,
+    ``sets`` (folders of sample sets, landed in order), all under ``work``."""
 
     work: Path
     mode: str = BATCH

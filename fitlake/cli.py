@@ -510,7 +510,7 @@ def _chaos(args: argparse.Namespace) -> int:
     from fitlake import chaos, pipeline
     from fitlake.sample.spec import SETS, set_folder
 
-    points = list(pipeline.CRASH_POINTS) if args.points == "all" else args.points.split(",")
+    points = list(pipeline.CRASH_POINTS) if args.points == "all" else [p.strip() for p in args.points.split(",")]
     unknown = sorted(set(points) - set(pipeline.CRASH_POINTS) - {""})
     if unknown:
         raise FitlakeError(f"Unknown crash point(s) {unknown} in --points: choose from {list(pipeline.CRASH_POINTS)}.")
@@ -519,7 +519,7 @@ def _chaos(args: argparse.Namespace) -> int:
         Path(args.work).resolve(),
         mode=args.mode,
         kills=args.kills,
-        points=tuple(point.strip() for point in points if point.strip()),
+        points=tuple(point for point in points if point),
         seed=args.seed,
         **({"sets": sets} if sets else {}),
     )

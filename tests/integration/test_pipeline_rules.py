@@ -244,9 +244,10 @@ def test_a_later_stop_moves_the_end_and_one_past_the_bound_ends_the_workout(lake
     _assert_no_workout(lake)
     # Events that come after it, far from that stop, do not bring the workout back: the latest stop stays past the
     # bound. A start sent again (a duplicate), then a new stop inside the bound.
-    for event in (workout("start", T0), workout("stop", T0 + 1500)):
+    for event, events_held in ((workout("start", T0), 4), (workout("stop", T0 + 1500), 5)):
         lake.kafka(event)
         lake.run()
+        assert lake.rows("silver.workouts").count() == events_held  # it reached silver (a duplicate adds no row)
         _assert_no_workout(lake)
 
 

@@ -60,6 +60,6 @@ def test_the_points_it_takes_are_the_flows_and_the_points_between_two_writes_of_
 
     assert set(silver.WRITE_POINTS) == {"silver.workouts/events", "silver.user_profile/profiles"}
     assert set(pipeline.CRASH_POINTS) == {flow.name for flow in pipeline.FLOWS} | set(silver.WRITE_POINTS)
-    assert main(["chaos", str(tmp_path), "--points", "silver.workouts/events,silver.nothing"]) == 2
+    assert main(["chaos", str(tmp_path), "--points", "silver.workouts/events, silver.nothing"]) == 2
     error = capsys.readouterr().err
     assert "Unknown crash point(s) ['silver.nothing']" in error and "silver.user_profile/profiles" in error
